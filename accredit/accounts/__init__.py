@@ -1,0 +1,1 @@
+"""Accounts: users, organisations, passwords and signing in."""

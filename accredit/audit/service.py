@@ -1,0 +1,118 @@
+"""Append audit events and verify the chain. Appends only flush; the request commits."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, update
+
+from accredit import clock
+from accredit.audit.chain import canonical, link
+from accredit.extensions import db
+from accredit.models import AuditChainHead, AuditEvent, User
+from accredit.models.audit import GENESIS_HASH
+
+
+def _json_safe(details: dict[str, Any]) -> dict[str, Any]:
+    # Round-trip now, so the stored document hashes the same when read back.
+    return json.loads(json.dumps(details, default=str))  # type: ignore[no-any-return]
+
+
+def record(
+    action: str,
+    *,
+    actor: User | None,
+    subject_type: str,
+    subject_id: object,
+    details: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Append one event to the chain and return it, flushed but not committed."""
+    session = db.session
+    # Claim the next link first: the UPDATE takes the row lock (PostgreSQL) or the
+    # write lock (SQLite) before the previous hash is read, so appends serialise.
+    claimed = session.execute(
+        update(AuditChainHead)
+        .where(AuditChainHead.id == 1)
+        .values(seq=AuditChainHead.seq + 1)
+        .returning(AuditChainHead.seq, AuditChainHead.last_hash)
+    ).one()
+    seq, prev_hash = claimed
+    event = AuditEvent(
+        seq=seq,
+        occurred_at=clock.now(),
+        actor_id=actor.id if actor is not None else None,
+        action=action,
+        subject_type=subject_type,
+        subject_id=str(subject_id),
+        details=_json_safe(details or {}),
+        prev_hash=prev_hash,
+    )
+    event.hash = link(prev_hash, _body(event))
+    session.add(event)
+    session.execute(
+        update(AuditChainHead).where(AuditChainHead.id == 1).values(last_hash=event.hash)
+    )
+    session.flush()
+    return event
+
+
+def _body(event: AuditEvent) -> str:
+    return canonical(
+        seq=event.seq,
+        occurred_at=event.occurred_at,
+        actor_id=event.actor_id,
+        action=event.action,
+        subject_type=event.subject_type,
+        subject_id=event.subject_id,
+        details=event.details,
+    )
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    """The first place where the stored chain disagrees with its recomputation."""
+
+    event_id: int | None
+    seq: int | None
+    reason: str
+
+    def __str__(self) -> str:
+        where = (
+            f"audit_events row id={self.event_id} (seq {self.seq})" if self.event_id else "chain"
+        )
+        return f"{where}: {self.reason}"
+
+
+def _events() -> Iterator[AuditEvent]:
+    query = select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=1000)
+    yield from db.session.scalars(query)
+
+
+def verify() -> tuple[int, ChainBreak | None]:
+    """Recompute the chain; return how many events were checked and the first break, if any."""
+    expected_prev, expected_seq, checked = GENESIS_HASH, 1, 0
+    for event in _events():
+        if event.seq != expected_seq:
+            return checked, ChainBreak(
+                event.id, event.seq, f"expected seq {expected_seq}: rows are missing"
+            )
+        if event.prev_hash != expected_prev:
+            return checked, ChainBreak(
+                event.id, event.seq, "prev_hash does not match the row before it"
+            )
+        if link(event.prev_hash, _body(event)) != event.hash:
+            return checked, ChainBreak(
+                event.id, event.seq, "contents do not match its hash (row was edited)"
+            )
+        expected_prev, expected_seq, checked = event.hash, expected_seq + 1, checked + 1
+    head = db.session.get(AuditChainHead, 1)
+    if head is None:
+        return checked, ChainBreak(None, None, "the chain head row is missing")
+    if head.seq != checked or head.last_hash != expected_prev:
+        return checked, ChainBreak(
+            None, head.seq, "the newest rows were deleted or the head was edited"
+        )
+    return checked, None

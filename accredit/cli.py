@@ -1,0 +1,148 @@
+"""Command-line tools: ``flask --app accredit ...``. Each command commits once, at the end."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from accredit import audit
+from accredit.accounts import service as accounts
+from accredit.errors import DomainError
+from accredit.extensions import db
+from accredit.models import Organisation, Role, User
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+orgs_cli = AppGroup("orgs", help="Manage organisations.")
+users_cli = AppGroup("users", help="Manage user accounts.")
+audit_cli = AppGroup("audit", help="Check the audit trail.")
+
+
+def transaction(command: F) -> F:
+    """Commit what the command did, or roll back and print the domain error as one line."""
+
+    @wraps(command)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            result = command(*args, **kwargs)
+        except DomainError as error:
+            db.session.rollback()
+            raise click.ClickException(error.message) from None
+        db.session.commit()
+        return result
+
+    return run  # type: ignore[return-value]
+
+
+@orgs_cli.command("add")
+@click.argument("code")
+@click.argument("name")
+@transaction
+def orgs_add(code: str, name: str) -> None:
+    """Add an organisation, such as a local authority."""
+    organisation = accounts.add_organisation(code, name)
+    click.echo(f"Added organisation {organisation.code}: {organisation.name}")
+
+
+@users_cli.command("add")
+@click.argument("email")
+@click.option("--role", required=True, type=click.Choice([role.value for role in Role]))
+@click.option(
+    "--org", "organisation_code", help="Organisation code (required for candidates and leaders)."
+)
+@click.option("--name", default="", help="The person's name.")
+@click.option("--swe", "swe_registration_number", help="Social Work England registration number.")
+@click.option(
+    "--password-stdin", is_flag=True, required=True, help="Read the password from standard input."
+)
+@transaction
+def users_add(
+    email: str,
+    role: str,
+    organisation_code: str | None,
+    name: str,
+    swe_registration_number: str | None,
+    password_stdin: bool,
+) -> None:
+    """Add a user account, reading the password from standard input."""
+    password = sys.stdin.readline().rstrip("\r\n")
+    user = accounts.add_user(
+        email,
+        role=role,
+        password=password,
+        name=name,
+        organisation_code=organisation_code,
+        swe_registration_number=swe_registration_number,
+    )
+    click.echo(f"Added {user.role} {user.email}")
+
+
+@users_cli.command("list")
+def users_list() -> None:
+    """List every account."""
+    people = db.session.scalars(select(User).order_by(User.role, User.email)).all()
+    click.echo(f"{'EMAIL':40} {'ROLE':10} {'ORG':10} {'ACTIVE':6} NAME")
+    for person in people:
+        code = person.organisation.code if person.organisation else "-"
+        active = "yes" if person.active else "no"
+        click.echo(f"{person.email:40} {person.role:10} {code:10} {active:6} {person.name}")
+
+
+@audit_cli.command("verify")
+def audit_verify() -> None:
+    """Recompute the audit hash chain; exit 1 naming the first bad row."""
+    checked, problem = audit.verify()
+    if problem is not None:
+        click.echo(f"Audit chain broken after {checked} good events: {problem}", err=True)
+        sys.exit(1)
+    click.echo(f"Audit chain intact: {checked} events verified.")
+
+
+DEMO_ORGANISATIONS = [
+    ("NHC", "Northhaven City Council"),
+    ("WDC", "Westdale County Council"),
+]
+
+# Demonstration accounts only: the README lists them, and production never runs `demo`.
+DEMO_ACCOUNTS = [
+    ("candidate@example.org", Role.CANDIDATE, "NHC", "Sam Okafor", "brisk-harbour-lantern"),
+    ("candidate2@example.org", Role.CANDIDATE, "WDC", "Priya Nair", "velvet-river-almanac"),
+    ("assessor@example.org", Role.ASSESSOR, None, "Alex Morgan", "amber-meadow-compass"),
+    ("leader@example.org", Role.LEADER, "NHC", "Jo Whitfield", "quiet-orchard-beacon"),
+    ("regulator@example.org", Role.REGULATOR, None, "Chris Adeyemi", "silver-canal-ledger"),
+    ("admin@example.org", Role.ADMIN, None, "Robin Hale", "granite-willow-signal"),
+]
+
+
+@click.command("demo")
+@transaction
+def demo() -> None:
+    """Create demo organisations and one account per role (idempotent); print the credentials."""
+    for code, name in DEMO_ORGANISATIONS:
+        if db.session.scalar(select(Organisation).filter_by(code=code)) is None:
+            accounts.add_organisation(code, name)
+    click.echo("Demo accounts (sign in at /login):")
+    for email, role, organisation_code, name, password in DEMO_ACCOUNTS:
+        existing = db.session.scalar(select(User).filter_by(email=email))
+        if existing is None:
+            accounts.add_user(
+                email,
+                role=role.value,
+                password=password,
+                name=name,
+                organisation_code=organisation_code,
+            )
+        note = "" if existing is None else " (already existed)"
+        click.echo(f"  {role.label:16} {email:26} {password}{note}")
+
+
+def init_app(app: Flask) -> None:
+    for command in (orgs_cli, users_cli, audit_cli, demo):
+        app.cli.add_command(command)

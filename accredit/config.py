@@ -1,0 +1,173 @@
+"""Configuration: defaults in code, overrides from ``ACCREDIT_*`` variables, one validation.
+
+Every setting has a default here. The environment can override any of them as
+``ACCREDIT_<NAME>``; tests pass a mapping instead. ``validate`` returns one
+clear line per problem, and the factory refuses to start while there are any.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import stat
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ENVIRONMENTS = ("development", "production", "testing")
+
+
+class ConfigError(Exception):
+    """The configuration cannot run; ``problems`` holds one line per fault."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One configurable value: its default, how to read it from text, and its rule."""
+
+    default: Any
+    parse: Callable[[str], Any] = str
+    check: Callable[[Any], str | None] | None = None
+    help: str = ""
+
+
+def _bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(f"{text!r} is not a yes/no value")
+
+
+def _at_least(minimum: int) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        return None if value >= minimum else f"must be at least {minimum}"
+
+    return check
+
+
+def _one_of(*choices: str) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        return None if value in choices else f"must be one of {', '.join(choices)}"
+
+    return check
+
+
+def _database_url(value: Any) -> str | None:
+    if not value:
+        return None  # the factory fills in the SQLite default
+    if not str(value).startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):
+        return "must be a sqlite:// or postgresql+psycopg:// URL"
+    return None
+
+
+SETTINGS: dict[str, Setting] = {
+    "ENV": Setting(
+        "development", str, _one_of(*ENVIRONMENTS), "development, production or testing"
+    ),
+    "DATABASE_URL": Setting(
+        "", str, _database_url, "SQLAlchemy URL; default SQLite at instance/accredit.sqlite"
+    ),
+    "SECRET_KEY": Setting("", str, None, "signs sessions and CSRF tokens; required in production"),
+    "MAX_CONTENT_LENGTH": Setting(
+        2 * 1024 * 1024, int, _at_least(1024), "largest request body in bytes"
+    ),
+    "SESSION_HOURS": Setting(12, int, _at_least(1), "how long a sign-in lasts"),
+    "LOGIN_MAX_FAILURES": Setting(
+        5, int, _at_least(1), "failed sign-ins per account before it is locked"
+    ),
+    "LOGIN_MAX_FAILURES_PER_ADDRESS": Setting(
+        20, int, _at_least(1), "failed sign-ins per client address before it is locked"
+    ),
+    "LOGIN_WINDOW_MINUTES": Setting(
+        15, int, _at_least(1), "window for counting failures, and the lock's length"
+    ),
+    "PROXY_COUNT": Setting(
+        0, int, _at_least(0), "trusted reverse proxies in front of the app (X-Forwarded-For)"
+    ),
+    "SUBMIT_GRACE_SECONDS": Setting(
+        30, int, _at_least(0), "seconds after a deadline that in-flight saves are accepted"
+    ),
+    "PASSWORD_HASH_TIME_COST": Setting(3, int, _at_least(1), "argon2id passes"),
+    "PASSWORD_HASH_MEMORY_KIB": Setting(65536, int, _at_least(8), "argon2id memory in KiB"),
+}
+
+
+def read_environment(environ: Mapping[str, str]) -> tuple[dict[str, Any], list[str]]:
+    """Read ``ACCREDIT_*`` overrides, returning the values and any parse problems."""
+    values: dict[str, Any] = {}
+    problems: list[str] = []
+    for name, setting in SETTINGS.items():
+        raw = environ.get(f"ACCREDIT_{name}")
+        if raw is None:
+            continue
+        try:
+            values[name] = setting.parse(raw)
+        except ValueError:
+            kind = "a whole number" if setting.parse is int else "valid"
+            problems.append(f"ACCREDIT_{name}: {raw!r} is not {kind}")
+    return values, problems
+
+
+def build(
+    overrides: Mapping[str, Any], environ: Mapping[str, str], instance_path: Path
+) -> dict[str, Any]:
+    """Return the validated configuration, or raise ConfigError listing every problem."""
+    config = {name: setting.default for name, setting in SETTINGS.items()}
+    from_env, problems = read_environment(environ)
+    config.update(from_env)
+    config.update(overrides)
+    problems += validate(config)
+    if problems:
+        raise ConfigError(problems)
+    if not config["DATABASE_URL"]:
+        config["DATABASE_URL"] = f"sqlite:///{instance_path / 'accredit.sqlite'}"
+    if not config["SECRET_KEY"]:
+        config["SECRET_KEY"] = development_secret(instance_path)
+    return config
+
+
+def validate(config: Mapping[str, Any]) -> list[str]:
+    """Return one line per impossible or contradictory value."""
+    problems = []
+    for name, setting in SETTINGS.items():
+        value = config.get(name)
+        expected = type(setting.default)
+        if expected is int and (not isinstance(value, int) or isinstance(value, bool)):
+            problems.append(f"ACCREDIT_{name}: must be a whole number, not {value!r}")
+            continue
+        message = setting.check(value) if setting.check else None
+        if message:
+            problems.append(f"ACCREDIT_{name}: {message} (got {value!r})")
+    if config.get("ENV") == "production":
+        key = str(config.get("SECRET_KEY") or "")
+        if not key:
+            problems.append("ACCREDIT_SECRET_KEY: required in production")
+        elif len(key) < 32:
+            problems.append("ACCREDIT_SECRET_KEY: must be at least 32 characters in production")
+        if str(config.get("DATABASE_URL") or "").startswith("sqlite:///:memory:"):
+            problems.append("ACCREDIT_DATABASE_URL: an in-memory database cannot run production")
+    return problems
+
+
+def development_secret(instance_path: Path) -> str:
+    """Return the instance folder's generated key, creating it once with mode 0600."""
+    path = instance_path / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    try:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+        descriptor = os.open(path, flags, stat.S_IRUSR | stat.S_IWUSR)
+    except FileExistsError:  # another worker created it first
+        return path.read_text().strip()
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(key)
+    return key
