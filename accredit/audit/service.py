@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,33 +86,39 @@ class ChainBreak:
         return f"{where}: {self.reason}"
 
 
-def _events() -> Iterator[AuditEvent]:
+def _first_break() -> tuple[int, str, ChainBreak | None]:
+    """Walk the stored events in order; return how many were good, the last hash, any break."""
+    expected_prev, expected_seq = GENESIS_HASH, 1
     query = select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=1000)
-    yield from db.session.scalars(query)
+    # Closed explicitly: on PostgreSQL yield_per holds a server-side cursor open.
+    with closing(db.session.scalars(query)) as events:
+        for event in events:
+            problem = _check(event, expected_prev, expected_seq)
+            if problem:
+                return expected_seq - 1, expected_prev, ChainBreak(event.id, event.seq, problem)
+            expected_prev, expected_seq = event.hash, expected_seq + 1
+    return expected_seq - 1, expected_prev, None
+
+
+def _check(event: AuditEvent, expected_prev: str, expected_seq: int) -> str | None:
+    if event.seq != expected_seq:
+        return f"expected seq {expected_seq}: rows are missing"
+    if event.prev_hash != expected_prev:
+        return "prev_hash does not match the row before it"
+    if link(event.prev_hash, _body(event)) != event.hash:
+        return "contents do not match its hash (row was edited)"
+    return None
 
 
 def verify() -> tuple[int, ChainBreak | None]:
     """Recompute the chain; return how many events were checked and the first break, if any."""
-    expected_prev, expected_seq, checked = GENESIS_HASH, 1, 0
-    for event in _events():
-        if event.seq != expected_seq:
-            return checked, ChainBreak(
-                event.id, event.seq, f"expected seq {expected_seq}: rows are missing"
-            )
-        if event.prev_hash != expected_prev:
-            return checked, ChainBreak(
-                event.id, event.seq, "prev_hash does not match the row before it"
-            )
-        if link(event.prev_hash, _body(event)) != event.hash:
-            return checked, ChainBreak(
-                event.id, event.seq, "contents do not match its hash (row was edited)"
-            )
-        expected_prev, expected_seq, checked = event.hash, expected_seq + 1, checked + 1
+    checked, last_hash, problem = _first_break()
+    if problem is not None:
+        return checked, problem
     head = db.session.get(AuditChainHead, 1)
     if head is None:
         return checked, ChainBreak(None, None, "the chain head row is missing")
-    if head.seq != checked or head.last_hash != expected_prev:
-        return checked, ChainBreak(
-            None, head.seq, "the newest rows were deleted or the head was edited"
-        )
+    if head.seq != checked or head.last_hash != last_hash:
+        reason = "the newest rows were deleted or the head was edited"
+        return checked, ChainBreak(None, head.seq, reason)
     return checked, None

@@ -46,17 +46,18 @@ class PasswordForm(FlaskForm):
 @bp.route("/password", methods=["GET", "POST"])
 def password() -> Response | str:
     form = PasswordForm()
+    user = current_user._get_current_object()
     if form.validate_on_submit():
         try:
             accounts.change_password(
-                current_user, current=form.current.data or "", new=form.new.data or ""
+                user, current=form.current.data or "", new=form.new.data or ""
             )
         except accounts.WrongPassword:
             form.current.errors = ["Your current password is not correct"]
         except accounts.WeakPassword as error:
             form.new.errors = error.problems
         else:
-            login_user(current_user)  # keep this session; the new session version ends the others
+            login_user(user)  # keep this session; the new session version ends the others
             flash(
                 "Your password has been changed. Other signed-in sessions have been signed out.",
                 "success",

@@ -1,0 +1,70 @@
+"""The command-line tools."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from accredit.models import Organisation, User
+
+
+def test_orgs_add_and_users_add_with_password_on_stdin(db, runner):
+    result = runner.invoke(args=["orgs", "add", "lbh", "London Borough of Hackney"])
+    assert result.exit_code == 0, result.output
+    assert "Added organisation LBH" in result.output
+    result = runner.invoke(
+        args=["users", "add", "New.Person@Example.org", "--role", "candidate", "--org", "LBH",
+              "--name", "New Person", "--swe", "sw123456", "--password-stdin"],
+        input="tidal-saffron-keystone\n",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    user = db.session.scalar(select(User).filter_by(email="new.person@example.org"))
+    assert user.organisation.code == "LBH"
+    assert user.swe_registration_number == "SW123456"
+    listing = runner.invoke(args=["users", "list"])
+    assert "new.person@example.org" in listing.output
+
+
+def test_users_add_explains_every_refusal_without_a_traceback(db, runner):
+    runner.invoke(args=["orgs", "add", "LBH", "Hackney"])
+    cases = [
+        (["x@example.org", "--role", "candidate"], "must belong to an organisation"),
+        (
+            ["x@example.org", "--role", "candidate", "--org", "NOPE"],
+            "No organisation with code NOPE",
+        ),
+        (["not-an-email", "--role", "assessor"], "Enter a valid email address"),
+        (["x@example.org", "--role", "assessor"], "Password is too common"),
+    ]
+    for arguments, message in cases:
+        password = "password1234" if "too common" in message else "tidal-saffron-keystone"
+        result = runner.invoke(
+            args=["users", "add", *arguments, "--password-stdin"], input=password
+        )
+        assert result.exit_code == 1, arguments
+        assert message in result.output
+        assert "Traceback" not in result.output
+    assert db.session.scalar(select(func.count()).select_from(User)) == 0
+
+
+def test_duplicate_email_is_refused(runner):
+    for expected in (0, 1):
+        result = runner.invoke(
+            args=["users", "add", "dup@example.org", "--role", "assessor", "--password-stdin"],
+            input="tidal-saffron-keystone\n",
+        )
+        assert result.exit_code == expected
+    assert "already exists" in result.output
+
+
+def test_demo_is_idempotent_and_prints_credentials(db, runner):
+    first = runner.invoke(args=["demo"])
+    assert first.exit_code == 0, first.output
+    assert "candidate@example.org" in first.output
+    assert "brisk-harbour-lantern" in first.output
+    second = runner.invoke(args=["demo"])
+    assert second.exit_code == 0
+    assert "already existed" in second.output
+    assert db.session.scalar(select(func.count()).select_from(User)) == 6
+    assert db.session.scalar(select(func.count()).select_from(Organisation)) == 2
+    roles = set(db.session.scalars(select(User.role)))
+    assert roles == {"candidate", "assessor", "leader", "regulator", "admin"}
