@@ -33,6 +33,7 @@ assets: $(STAMPS)/assets
 
 run: install
 	$(FLASK) db upgrade
+	$(FLASK) banks import question_banks
 	$(FLASK) demo
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
@@ -55,6 +56,9 @@ test: install lint typecheck test-sqlite
 	else \
 		echo "PostgreSQL pass skipped (set CI=true or ACCREDIT_TEST_DATABASE_URL to run it)"; \
 	fi
+
+bench: install
+	$(BIN)/python bench/banks.py
 
 clean:
 	rm -rf $(STAMPS) $(VENV) node_modules accredit/static/govuk build dist

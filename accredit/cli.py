@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from functools import wraps
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -14,12 +15,15 @@ from sqlalchemy import select
 
 from accredit import audit
 from accredit.accounts import service as accounts
+from accredit.banks import format_summary, load_tree, summarise, write_json_schemas
+from accredit.catalogue.importer import import_tree
 from accredit.errors import DomainError
 from accredit.extensions import db
 from accredit.models import Organisation, Role, User
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+banks_cli = AppGroup("banks", help="Validate and import question banks.")
 orgs_cli = AppGroup("orgs", help="Manage organisations.")
 users_cli = AppGroup("users", help="Manage user accounts.")
 audit_cli = AppGroup("audit", help="Check the audit trail.")
@@ -39,6 +43,48 @@ def transaction(command: F) -> F:
         return result
 
     return run  # type: ignore[return-value]
+
+
+BANKS_PATH = click.Path(file_okay=False, path_type=Path)
+
+
+@banks_cli.command("validate")
+@click.argument("path", type=BANKS_PATH, default=Path("question_banks"))
+def banks_validate(path: Path) -> None:
+    """Check every file under PATH; print a summary, or every problem and exit 1."""
+    result = load_tree(path)
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if not result.ok:
+        for error in result.errors:
+            click.echo(f"error: {error}", err=True)
+        click.echo(f"{len(result.errors)} errors, {len(result.warnings)} warnings", err=True)
+        sys.exit(1)
+    click.echo(format_summary(summarise(result)))
+
+
+@banks_cli.command("import")
+@click.argument("path", type=BANKS_PATH, default=Path("question_banks"))
+def banks_import(path: Path) -> None:
+    """Validate PATH and import it in one transaction; import nothing if anything is wrong."""
+    report = import_tree(path)
+    db.session.commit()  # a failed run is recorded too, so admins can see why
+    if not report.succeeded:
+        for error in report.run.errors:
+            click.echo(f"error: {error}", err=True)
+        click.echo(f"Nothing imported: {len(report.run.errors)} errors", err=True)
+        sys.exit(1)
+    click.echo(f"Imported {path} (run {report.run.id}):")
+    for line in report.lines():
+        click.echo(f"  {line}")
+
+
+@banks_cli.command("schema")
+@click.argument("directory", type=BANKS_PATH, default=Path("docs/schemas"))
+def banks_schema(directory: Path) -> None:
+    """Write the JSON Schemas of the bank files into DIRECTORY, for editors."""
+    for written in write_json_schemas(directory):
+        click.echo(f"Wrote {written}")
 
 
 @orgs_cli.command("add")
@@ -144,5 +190,5 @@ def demo() -> None:
 
 
 def init_app(app: Flask) -> None:
-    for command in (orgs_cli, users_cli, audit_cli, demo):
+    for command in (banks_cli, orgs_cli, users_cli, audit_cli, demo):
         app.cli.add_command(command)

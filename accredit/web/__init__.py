@@ -15,6 +15,7 @@ from accredit.web import (
     errors,
     leader,
     pages,
+    presentation,
     regulator,
     security,
     shell,
@@ -28,6 +29,7 @@ def init_app(app: Flask) -> None:
     security.init_app(app)
     errors.init_app(app)
     shell.init_app(app)
+    presentation.init_app(app)
     for blueprint in (auth.bp, account.bp, pages.bp, *ROLE_BLUEPRINTS):
         app.register_blueprint(blueprint)
     # GOV.UK Frontend's stylesheet asks for its fonts and images under /assets.

@@ -49,9 +49,7 @@ def password() -> Response | str:
     user = current_user._get_current_object()
     if form.validate_on_submit():
         try:
-            accounts.change_password(
-                user, current=form.current.data or "", new=form.new.data or ""
-            )
+            accounts.change_password(user, current=form.current.data or "", new=form.new.data or "")
         except accounts.WrongPassword:
             form.current.errors = ["Your current password is not correct"]
         except accounts.WeakPassword as error:

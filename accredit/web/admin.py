@@ -1,12 +1,15 @@
-"""The administrator's area: banks, users and organisations."""
+"""The administrator's area: banks, items, blueprints, imports, users and organisations."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, abort, render_template, request
 from sqlalchemy import func, select
 
+from accredit.catalogue import queries
+from accredit.catalogue.presentation import candidate_view
 from accredit.extensions import db
-from accredit.models import Organisation, User
+from accredit.models import ImportRun, Organisation, User
+from accredit.models.banks import ITEM_STATUSES, ITEM_TYPES
 from accredit.policy import ADMIN_AREA, guard_blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -17,7 +20,80 @@ guard_blueprint(bp, ADMIN_AREA)
 def home() -> str:
     by_role = dict(db.session.execute(select(User.role, func.count()).group_by(User.role)).all())
     organisations = db.session.scalars(select(Organisation).order_by(Organisation.name)).all()
-    return render_template("admin/home.html", by_role=by_role, organisations=organisations)
+    return render_template(
+        "admin/home.html",
+        by_role=by_role,
+        organisations=organisations,
+        banks=queries.bank_rows(),
+        last_import=queries.last_import(),
+    )
+
+
+@bp.route("/banks")
+def banks() -> str:
+    return render_template(
+        "admin/banks.html",
+        frameworks=queries.framework_versions(),
+        banks=queries.bank_rows(),
+        assessments=queries.assessments(),
+        last_import=queries.last_import(),
+    )
+
+
+@bp.route("/items")
+def items() -> str:
+    chosen = queries.ItemFilter(
+        bank=request.args.get("bank", ""),
+        statement=request.args.get("statement", ""),
+        type=request.args.get("type", "") if request.args.get("type") in ITEM_TYPES else "",
+        status=request.args.get("status", "")
+        if request.args.get("status") in ITEM_STATUSES
+        else "",
+        page=request.args.get("page", 1, type=int) or 1,
+    )
+    rows, total = queries.item_page(chosen)
+    return render_template(
+        "admin/items.html",
+        rows=rows,
+        total=total,
+        chosen=chosen,
+        page_size=queries.PAGE_SIZE,
+        banks=queries.bank_rows(),
+        statements=queries.statement_choices(),
+        types=ITEM_TYPES,
+        statuses=ITEM_STATUSES,
+    )
+
+
+@bp.route("/items/<key>")
+def item(key: str) -> str:
+    preview = queries.item_preview(key, request.args.get("version", type=int))
+    if preview is None:
+        abort(404)
+    view = candidate_view(preview.version, item_type=preview.item.type, scenario=preview.scenario)
+    return render_template("admin/item.html", preview=preview, view=view)
+
+
+@bp.route("/assessments/<key>")
+def assessment(key: str) -> str:
+    blueprint = queries.blueprint(key)
+    if blueprint is None:
+        abort(404)
+    return render_template("admin/assessment.html", blueprint=blueprint)
+
+
+@bp.route("/imports")
+def imports() -> str:
+    runs = db.session.scalars(select(ImportRun).order_by(ImportRun.id.desc()).limit(50)).all()
+    return render_template("admin/imports.html", runs=runs)
+
+
+@bp.route("/imports/<int:run_id>")
+def import_run(run_id: int) -> str:
+    run = db.session.get(ImportRun, run_id)
+    if run is None:
+        abort(404)
+    return render_template("admin/import_run.html", run=run)
 
 
 @bp.route("/users")
