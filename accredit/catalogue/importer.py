@@ -122,6 +122,16 @@ def render_item(spec: ItemSpec) -> dict[str, Any]:
     return rendered
 
 
+def _current_hashes(parent: Any, version: Any, parent_id: Any) -> dict[str, tuple[Any, str]]:
+    """Map each stored key to its row and the content hash of its current version."""
+    rows = db.session.execute(
+        select(parent, version.content_hash).join(
+            version, (parent_id == parent.id) & (version.version == parent.current_version)
+        )
+    )
+    return {row[0].key: (row[0], row[1]) for row in rows}
+
+
 class _Sync:
     """Bring the database in line with one validated tree."""
 
@@ -190,16 +200,7 @@ class _Sync:
         self.bank_ids = {bank.key: bank.id for bank in db.session.scalars(select(Bank))}
 
     def scenarios(self, result: LoadResult) -> None:
-        stored = {
-            scenario.key: (scenario, version)
-            for scenario, version in db.session.execute(
-                select(Scenario, ScenarioVersion).join(
-                    ScenarioVersion,
-                    (ScenarioVersion.scenario_id == Scenario.id)
-                    & (ScenarioVersion.version == Scenario.current_version),
-                )
-            )
-        }
+        stored = _current_hashes(Scenario, ScenarioVersion, ScenarioVersion.scenario_id)
         seen = set()
         for loaded in result.banks.values():
             for sourced in loaded.scenarios.values():
@@ -207,13 +208,13 @@ class _Sync:
                 seen.add(spec.id)
                 self._sync_scenario(spec, self.bank_ids[loaded.id], stored.get(spec.id))
         self._retire(
-            "scenarios", (scenario for key, (scenario, _v) in stored.items() if key not in seen)
+            "scenarios", (scenario for key, (scenario, _d) in stored.items() if key not in seen)
         )
         db.session.flush()
         self.scenario_ids = {s.key: s.id for s in db.session.scalars(select(Scenario))}
 
     def _sync_scenario(
-        self, spec: ScenarioSpec, bank_id: int, stored: tuple[Scenario, ScenarioVersion] | None
+        self, spec: ScenarioSpec, bank_id: int, stored: tuple[Scenario, str] | None
     ) -> None:
         digest = content_hash(spec)
         if stored is None:
@@ -222,12 +223,12 @@ class _Sync:
             self._scenario_version(scenario, spec, 1, digest)
             self.counts["scenarios"]["added"] += 1
             return
-        scenario, current = stored
+        scenario, current_digest = stored
         scenario.bank_id, scenario.status = bank_id, spec.status
-        if current.content_hash == digest:
+        if current_digest == digest:
             self.counts["scenarios"]["unchanged"] += 1
             return
-        scenario.current_version = current.version + 1
+        scenario.current_version += 1
         self._scenario_version(scenario, spec, scenario.current_version, digest)
         self.counts["scenarios"]["changed"] += 1
 
@@ -243,16 +244,7 @@ class _Sync:
         )  # fmt: skip
 
     def items(self, result: LoadResult) -> None:
-        stored = {
-            item.key: (item, digest)
-            for item, digest in db.session.execute(
-                select(Item, ItemVersion.content_hash).join(
-                    ItemVersion,
-                    (ItemVersion.item_id == Item.id)
-                    & (ItemVersion.version == Item.current_version),
-                )
-            )
-        }
+        stored = _current_hashes(Item, ItemVersion, ItemVersion.item_id)
         seen = set()
         for loaded in result.banks.values():
             bank_id = self.bank_ids[loaded.id]
@@ -293,16 +285,7 @@ class _Sync:
         )  # fmt: skip
 
     def assessments(self, specs: Iterable[AssessmentSpec]) -> None:
-        stored = {
-            assessment.key: (assessment, digest)
-            for assessment, digest in db.session.execute(
-                select(Assessment, AssessmentVersion.content_hash).join(
-                    AssessmentVersion,
-                    (AssessmentVersion.assessment_id == Assessment.id)
-                    & (AssessmentVersion.version == Assessment.current_version),
-                )
-            )
-        }
+        stored = _current_hashes(Assessment, AssessmentVersion, AssessmentVersion.assessment_id)
         seen = set()
         for spec in specs:
             seen.add(spec.id)
