@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from datetime import datetime
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,16 +18,20 @@ from accredit import audit
 from accredit.accounts import service as accounts
 from accredit.banks import format_summary, load_tree, summarise, write_json_schemas
 from accredit.catalogue.importer import import_tree
+from accredit.delivery import service as delivery
 from accredit.errors import DomainError
 from accredit.extensions import db
 from accredit.models import Organisation, Role, User
+from accredit.timefmt import UK
 
 F = TypeVar("F", bound=Callable[..., Any])
+ISO_FORMATS = ["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
 
 banks_cli = AppGroup("banks", help="Validate and import question banks.")
 orgs_cli = AppGroup("orgs", help="Manage organisations.")
 users_cli = AppGroup("users", help="Manage user accounts.")
 audit_cli = AppGroup("audit", help="Check the audit trail.")
+attempts_cli = AppGroup("attempts", help="Look after attempts.")
 
 
 def transaction(command: F) -> F:
@@ -151,6 +156,70 @@ def audit_verify() -> None:
     click.echo(f"Audit chain intact: {checked} events verified.")
 
 
+def _aware(value: datetime | None) -> datetime | None:
+    """Read a window time: ISO 8601; without a zone it is UK local time."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UK) if value.tzinfo is None else value
+
+
+@click.command("enrol")
+@click.argument("email")
+@click.argument("assessment_id")
+@click.option("--extra-percent", type=int, help="Extra time as a percentage of the time limit.")
+@click.option("--extra-minutes", type=int, help="Extra time in minutes.")
+@click.option("--reason", help="Why extra time is given (required with it).")
+@click.option(
+    "--opens",
+    type=click.DateTime(ISO_FORMATS),
+    help="Window opens (UK time unless a zone is given).",
+)
+@click.option(
+    "--closes",
+    type=click.DateTime(ISO_FORMATS),
+    help="Window closes (UK time unless a zone is given).",
+)
+@transaction
+def enrol(
+    email: str,
+    assessment_id: str,
+    extra_percent: int | None,
+    extra_minutes: int | None,
+    reason: str | None,
+    opens: datetime | None,
+    closes: datetime | None,
+) -> None:
+    """Enrol a candidate on an assessment, with an optional window and extra time."""
+    candidate = db.session.scalar(select(User).filter_by(email=accounts.normalise_email(email)))
+    if candidate is None:
+        raise DomainError(f"No account for {email}")
+    enrolment = delivery.enrol(
+        candidate, assessment_id, actor=None, opens_at=_aware(opens), closes_at=_aware(closes)
+    )
+    if (
+        extra_percent
+        or extra_minutes
+        or enrolment.extra_time_percent
+        or enrolment.extra_time_minutes
+    ):
+        delivery.set_adjustment(
+            enrolment, percent=extra_percent, minutes=extra_minutes, reason=reason, actor=None
+        )
+    extra = delivery.adjustment_of(enrolment).describe()
+    click.echo(f"Enrolled {candidate.email} on {assessment_id} (extra time: {extra})")
+
+
+@attempts_cli.command("sweep")
+@transaction
+def attempts_sweep() -> None:
+    """Finalise every attempt whose time and grace have run out. Safe to run from cron."""
+    counts = delivery.sweep()
+    click.echo(
+        f"Checked {counts['checked']} overdue attempts, finalised {counts['finalised']}; "
+        f"{counts['open']} attempts still open."
+    )
+
+
 DEMO_ORGANISATIONS = [
     ("NHC", "Northhaven City Council"),
     ("WDC", "Westdale County Council"),
@@ -190,5 +259,5 @@ def demo() -> None:
 
 
 def init_app(app: Flask) -> None:
-    for command in (banks_cli, orgs_cli, users_cli, audit_cli, demo):
+    for command in (banks_cli, orgs_cli, users_cli, audit_cli, attempts_cli, enrol, demo):
         app.cli.add_command(command)

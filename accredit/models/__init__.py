@@ -15,15 +15,19 @@ from accredit.models.banks import (
     Statement,
 )
 from accredit.models.base import Base
+from accredit.models.delivery import Attempt, AttemptItem, Enrolment, Response
 from accredit.models.people import LoginAttempt, Organisation, Role, User
 
 __all__ = [
     "Assessment",
     "AssessmentVersion",
+    "Attempt",
+    "AttemptItem",
     "AuditChainHead",
     "AuditEvent",
     "Bank",
     "Base",
+    "Enrolment",
     "Framework",
     "FrameworkVersion",
     "ImportRun",
@@ -31,6 +35,7 @@ __all__ = [
     "ItemVersion",
     "LoginAttempt",
     "Organisation",
+    "Response",
     "Role",
     "Scenario",
     "ScenarioVersion",

@@ -13,8 +13,9 @@ from wtforms.validators import InputRequired, Length
 from accredit import audit
 from accredit.accounts import service as accounts
 from accredit.policy import public, signed_in
+from accredit.timefmt import uk_time
 from accredit.web.security import client_address
-from accredit.web.shell import home_endpoint, uk_time
+from accredit.web.shell import home_endpoint
 
 bp = Blueprint("auth", __name__)
 

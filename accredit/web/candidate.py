@@ -1,15 +1,260 @@
-"""The candidate's area: their own assessments."""
+"""The candidate's area: their assessments, and the sitting itself.
+
+Every page works without JavaScript: each button is a form post that saves the
+answer first. With JavaScript the same page also autosaves through the API and
+counts down the server's remaining time.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from typing import Any
 
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask_login import current_user
+from werkzeug.datastructures import MultiDict
+from werkzeug.wrappers import Response
+
+from accredit import clock
+from accredit.banks.pools import items_drawn
+from accredit.delivery import service, sitting
+from accredit.delivery.answers import InvalidAnswer
+from accredit.delivery.timing import AttemptState, time_allowed
+from accredit.errors import DomainError
+from accredit.extensions import db
+from accredit.models import ItemVersion
+from accredit.models.delivery import Attempt, AttemptItem, Enrolment
 from accredit.policy import CANDIDATE_AREA, guard_blueprint
+from accredit.scoring.items import score_item
 
 bp = Blueprint("candidate", __name__, url_prefix="/candidate")
 guard_blueprint(bp, CANDIDATE_AREA)
 
 
+def _attempt(attempt_id: int) -> Attempt:
+    return service.attempt_for(current_user, attempt_id)
+
+
 @bp.route("/")
 def home() -> str:
-    return render_template("candidate/home.html")
+    enrolments = db.session.scalars(
+        db.select(Enrolment).filter_by(candidate_id=current_user.id).order_by(Enrolment.id)
+    ).all()
+    cards = [_card(enrolment) for enrolment in enrolments]
+    return render_template("candidate/home.html", cards=cards)
+
+
+def _card(enrolment: Enrolment) -> dict[str, Any]:
+    """Describe an enrolment's state for the home page."""
+    version = service.current_version(enrolment.assessment)
+    attempts = list(enrolment.attempts)
+    latest = attempts[-1] if attempts else None
+    if latest is not None:
+        service.finalise_if_expired(latest)
+    timing = sitting.clock_of(latest) if latest else None
+    if latest is None:
+        status = "not_started"
+    elif timing and timing.state in (AttemptState.OPEN, AttemptState.GRACE):
+        status = "in_progress"
+    else:
+        status = "submitted"
+    return {"enrolment": enrolment, "title": version.title, "mode": version.mode,
+            "status": status, "attempt": latest, "clock": timing}  # fmt: skip
+
+
+@bp.route("/assessments/<key>")
+def start_page(key: str) -> str:
+    enrolment = service.enrolment_for(current_user, key)
+    version = service.current_version(enrolment.assessment)
+    spec = service.spec_of(version)
+    opened = service.open_attempt(enrolment)
+    if opened is not None and service.finalise_if_expired(opened):
+        opened = None
+    refusal = None if opened else service.start_refusal(enrolment, spec, clock.now())
+    items = sum(items_drawn(rule) for section in spec.sections for rule in section.draws)
+    adjustment = service.adjustment_of(enrolment)
+    return render_template(
+        "candidate/start.html", enrolment=enrolment, spec=spec, items=items, opened=opened,
+        refusal=refusal, adjustment=adjustment,
+        allowed=time_allowed(spec.time_limit_minutes, adjustment),
+        window=service.window_of(enrolment, spec),
+        used=len([a for a in enrolment.attempts if a.submitted_at]),
+    )  # fmt: skip
+
+
+@bp.route("/assessments/<key>/start", methods=["POST"])
+def start(key: str) -> Response:
+    attempt, _created = service.start_attempt(current_user, key)
+    return redirect(url_for("candidate.item", attempt_id=attempt.id, position=1))
+
+
+def _closed_redirect(attempt: Attempt) -> Response | None:
+    """Send the candidate to the end page if the attempt's time is up or it was submitted."""
+    service.close_overdue(attempt)
+    if attempt.submitted_at is not None:
+        return redirect(url_for("candidate.done", attempt_id=attempt.id))
+    return None
+
+
+@bp.route("/attempts/<int:attempt_id>/items/<int:position>", methods=["GET"])
+def item(attempt_id: int, position: int) -> Response | str:
+    attempt = _attempt(attempt_id)
+    return _closed_redirect(attempt) or _render_item(attempt, position)
+
+
+def _render_item(
+    attempt: Attempt, position: int, *, error: str | None = None, notice: str | None = None,
+    status: int = 200, answer: Any = None,
+) -> Any:  # fmt: skip
+    everything = sitting.positions(attempt)
+    if not 1 <= position <= len(everything):
+        abort(404)
+    current = everything[position - 1]
+    if current.revealed and not error:
+        return redirect(url_for("candidate.feedback", attempt_id=attempt.id, position=position))
+    spec = service.spec_of(attempt.assessment_version)
+    html = render_template(
+        "candidate/item.html", attempt=attempt, spec=spec, positions=everything, current=current,
+        clock=sitting.clock_of(attempt), error=error, notice=notice,
+        answer=answer if error else current.answer,
+    )  # fmt: skip
+    return html, status
+
+
+def form_answer(item_type: str, form: MultiDict[str, str], options: list[str]) -> Any:
+    """Read an answer from a posted sitting form, in the API's shape."""
+    if item_type == "multiple":
+        return form.getlist("answer")
+    if item_type == "ordering":
+        positions = {option: form.get(f"position-{option}", "") for option in options}
+        if not any(positions.values()):
+            return None
+        if not all(value.isdigit() for value in positions.values()):
+            return ["incomplete"]  # refused by validation with a clear message
+        return [option for option, _ in sorted(positions.items(), key=lambda pair: int(pair[1]))]
+    return form.get("answer", "")
+
+
+@bp.route("/attempts/<int:attempt_id>/items/<int:position>", methods=["POST"])
+def save_item(attempt_id: int, position: int) -> Any:
+    attempt = _attempt(attempt_id)
+    slot = next((slot for slot in attempt.items if slot.position == position), None)
+    if slot is None:
+        abort(404)
+    answer = form_answer(slot.item_type, request.form, list(slot.option_order))
+    seq = request.form.get("seq", type=int) or 1
+    try:
+        saved = service.save_answer(current_user, attempt.id, position, answer, seq)
+        service.set_flag(current_user, attempt, position, request.form.get("flagged") == "yes")
+    except InvalidAnswer as error:
+        return _render_item(attempt, position, error=error.message, status=422, answer=answer)
+    except (service.DeadlinePassed, service.AttemptClosed):
+        return redirect(url_for("candidate.done", attempt_id=attempt.id))
+    if sitting.clock_of(attempt).state is AttemptState.GRACE:
+        # Saved inside the grace period: the time is up, so this was the last answer.
+        return redirect(url_for("candidate.done", attempt_id=attempt.id))
+    if not saved.stored:
+        notice = (
+            "This page was out of date, so your answer was not changed. Check it and save again."
+        )
+        return _render_item(attempt, position, notice=notice, status=409)
+    return redirect(_next_url(attempt, slot))
+
+
+def _next_url(attempt: Attempt, slot: AttemptItem) -> str:
+    go = request.form.get("go", "next")
+    spec = service.spec_of(attempt.assessment_version)
+    if spec.mode == "practice" and spec.feedback == "after_each_item" and go == "next":
+        return url_for("candidate.feedback", attempt_id=attempt.id, position=slot.position)
+    if go == "previous":
+        return url_for("candidate.item", attempt_id=attempt.id, position=max(1, slot.position - 1))
+    if go.isdigit():
+        return url_for("candidate.item", attempt_id=attempt.id, position=int(go))
+    if go == "review" or slot.position >= len(attempt.items):
+        return url_for("candidate.review", attempt_id=attempt.id)
+    return url_for("candidate.item", attempt_id=attempt.id, position=slot.position + 1)
+
+
+@bp.route("/attempts/<int:attempt_id>/items/<int:position>/feedback")
+def feedback(attempt_id: int, position: int) -> Any:
+    """Practice only: whether the answer was right, with the rationale. Fixes the answer."""
+    attempt = _attempt(attempt_id)
+    spec = service.spec_of(attempt.assessment_version)
+    if spec.mode != "practice" or spec.feedback != "after_each_item":
+        abort(404)
+    slot = next((slot for slot in attempt.items if slot.position == position), None)
+    if slot is None:
+        abort(404)
+    service.reveal(current_user, attempt, position)
+    current = sitting.positions(attempt)[position - 1]
+    content = db.session.get_one(ItemVersion, slot.item_version_id).content
+    return render_template(
+        "candidate/feedback.html", attempt=attempt, current=current, content=content,
+        score=score_item(content, current.answer), last=position >= len(attempt.items),
+    )  # fmt: skip
+
+
+@bp.route("/attempts/<int:attempt_id>/review")
+def review(attempt_id: int) -> Response | str:
+    attempt = _attempt(attempt_id)
+    closed = _closed_redirect(attempt)
+    if closed:
+        return closed
+    everything = sitting.positions(attempt)
+    return render_template(
+        "candidate/review.html", attempt=attempt, positions=everything,
+        unanswered=[p for p in everything if not p.answered],
+        flagged=[p for p in everything if p.flagged], clock=sitting.clock_of(attempt),
+    )  # fmt: skip
+
+
+@bp.route("/attempts/<int:attempt_id>/submit", methods=["GET", "POST"])
+def submit(attempt_id: int) -> Response | str:
+    attempt = _attempt(attempt_id)
+    closed = _closed_redirect(attempt)
+    if closed:
+        return closed
+    if request.method == "POST":
+        service.submit(current_user, attempt)
+        return redirect(url_for("candidate.done", attempt_id=attempt.id))
+    unanswered = [p for p in sitting.positions(attempt) if not p.answered]
+    return render_template(
+        "candidate/submit.html", attempt=attempt, unanswered=unanswered,
+        clock=sitting.clock_of(attempt),
+    )  # fmt: skip
+
+
+@bp.route("/attempts/<int:attempt_id>/done")
+def done(attempt_id: int) -> Response | str:
+    attempt = _attempt(attempt_id)
+    service.close_overdue(attempt)
+    if attempt.submitted_at is None:
+        return redirect(url_for("candidate.item", attempt_id=attempt.id, position=1))
+    spec = service.spec_of(attempt.assessment_version)
+    review_items = _practice_review(attempt) if spec.mode == "practice" else []
+    return render_template(
+        "candidate/done.html", attempt=attempt, spec=spec, review_items=review_items
+    )
+
+
+def _practice_review(attempt: Attempt) -> list[dict[str, Any]]:
+    """Practice results are released at once: each item with its score and rationale."""
+    versions = {
+        version.id: version
+        for version in db.session.scalars(
+            db.select(ItemVersion).where(
+                ItemVersion.id.in_([slot.item_version_id for slot in attempt.items])
+            )
+        )
+    }
+    rows = []
+    for slot, position in zip(attempt.items, sitting.positions(attempt), strict=True):
+        content = versions[slot.item_version_id].content
+        rows.append({"position": position, "content": content,
+                     "score": score_item(content, position.answer)})  # fmt: skip
+    return rows
+
+
+@bp.errorhandler(service.StartRefused)
+@bp.errorhandler(service.NotEnrolled)
+def refused(error: DomainError) -> tuple[str, int]:
+    return render_template("candidate/refused.html", message=error.message), error.status

@@ -6,6 +6,7 @@ from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from accredit.errors import DomainError
 from accredit.web.boundary import rollback
 
 MESSAGES = {
@@ -25,6 +26,7 @@ MESSAGES = {
         "If you pasted the web address, check you copied the entire address.",
     ),
     405: ("There is a problem with your request", "This page cannot be used in that way."),
+    422: ("There is a problem with your answer", "Check your answer and try again."),
     409: (
         "This cannot be done now",
         "The page is out of date. Go back, reload the page and try again.",
@@ -39,7 +41,8 @@ MESSAGES = {
 
 CODES = {
     400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
-    405: "method_not_allowed", 409: "conflict", 413: "too_large", 429: "too_many_requests",
+    405: "method_not_allowed", 409: "conflict", 413: "too_large", 422: "unprocessable",
+    429: "too_many_requests",
     500: "server_error",
 }  # fmt: skip
 
@@ -48,8 +51,11 @@ def wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
-def render_error(status: int, code: str | None = None, message: str | None = None):  # type: ignore[no-untyped-def]
-    rollback()
+def render_error(  # type: ignore[no-untyped-def]
+    status: int, code: str | None = None, message: str | None = None, *, keep: bool = False
+):
+    if not keep:
+        rollback()
     title, default_message = MESSAGES.get(status, MESSAGES[500 if status >= 500 else 400])
     message = message or default_message
     if wants_json():
@@ -72,6 +78,12 @@ def handle_csrf(error: CSRFError):  # type: ignore[no-untyped-def]
     )
 
 
+def handle_domain(error: DomainError):  # type: ignore[no-untyped-def]
+    # Services refuse before they change anything, so what they did write first is a
+    # deliberate fact (an expired attempt closed, a failed sign-in): keep it.
+    return render_error(error.status, error.code, error.message, keep=True)
+
+
 def handle_unexpected(error: Exception):  # type: ignore[no-untyped-def]
     if isinstance(error, HTTPException):
         return handle_http(error)
@@ -83,6 +95,7 @@ def handle_unexpected(error: Exception):  # type: ignore[no-untyped-def]
 
 def init_app(app: Flask) -> None:
     app.register_error_handler(CSRFError, handle_csrf)
+    app.register_error_handler(DomainError, handle_domain)
     app.register_error_handler(HTTPException, handle_http)
     app.register_error_handler(InternalServerError, handle_http)
     app.register_error_handler(Exception, handle_unexpected)

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Flask, request, url_for
 from flask_login import current_user
 
 from accredit.models import Role
-
-UK = ZoneInfo("Europe/London")
+from accredit.timefmt import uk_time
 
 ROLE_HOME = {
     Role.CANDIDATE: "candidate.home",
@@ -51,13 +48,6 @@ def navigation() -> list[dict[str, Any]]:
         href = url_for(item.endpoint)
         items.append({"href": href, "text": item.text, "active": request.path == href})
     return items
-
-
-def uk_time(value: datetime | None, fmt: str = "%-d %B %Y at %H:%M") -> str:
-    """Format an aware UTC time as UK local time, the way people read it."""
-    if value is None:
-        return ""
-    return value.astimezone(UK).strftime(fmt)
 
 
 def init_app(app: Flask) -> None:

@@ -17,6 +17,7 @@ PUBLIC_ENDPOINTS = {
     "pages.index",
     "pages.accessibility",
     "pages.health",
+    "api.openapi",
 }
 
 

@@ -1,0 +1,511 @@
+"""The sitting's operations: enrol, start, save, flag, submit, finalise. Services flush only.
+
+Every write checks ownership, the attempt's state and its deadline on the
+server, whatever the browser says. Saving an answer is one read and one
+conditional upsert; submitting and finalising are conditional updates, so each
+happens exactly once however many requests race.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+
+from accredit import audit, clock
+from accredit.banks import Assessment as AssessmentSpec
+from accredit.catalogue.queries import bank_facts
+from accredit.delivery.answers import answer_rules, normalise_answer
+from accredit.delivery.assembly import ItemOptions, assemble
+from accredit.delivery.timing import (
+    Adjustment,
+    AttemptState,
+    accepts_answers,
+    attempt_state,
+    deadline,
+    window_state,
+)
+from accredit.errors import Conflict, DomainError, NotFound
+from accredit.extensions import db
+from accredit.models import (
+    Assessment,
+    AssessmentVersion,
+    Item,
+    ItemVersion,
+    Role,
+    Scenario,
+    ScenarioVersion,
+    User,
+)
+from accredit.models.delivery import Attempt, AttemptItem, Enrolment, Response
+from accredit.timefmt import uk_time
+
+
+class NotEnrolled(NotFound):
+    code = "not_enrolled"
+
+
+class StartRefused(DomainError):
+    code = "start_refused"
+    status = 409
+
+
+class DeadlinePassed(Conflict):
+    code = "deadline_passed"
+
+
+class AttemptClosed(Conflict):
+    code = "attempt_submitted"
+
+
+class AnswerLocked(Conflict):
+    code = "answer_locked"
+
+
+class InvalidEnrolment(DomainError):
+    code = "invalid_enrolment"
+
+
+def grace() -> timedelta:
+    return timedelta(seconds=current_app.config["ACCREDIT_SUBMIT_GRACE_SECONDS"])
+
+
+def state_of(attempt: Attempt, at: datetime | None = None) -> AttemptState:
+    return attempt_state(at or clock.now(), attempt.deadline_at, attempt.submitted_at, grace())
+
+
+def current_version(assessment: Assessment) -> AssessmentVersion:
+    return db.session.scalars(
+        select(AssessmentVersion).filter_by(
+            assessment_id=assessment.id, version=assessment.current_version
+        )
+    ).one()
+
+
+def spec_of(version: AssessmentVersion) -> AssessmentSpec:
+    return AssessmentSpec.model_validate(version.content)
+
+
+# Enrolment and adjustments.
+
+
+def adjustment_of(enrolment: Enrolment) -> Adjustment:
+    return Adjustment(enrolment.extra_time_percent, enrolment.extra_time_minutes)
+
+
+def window_of(
+    enrolment: Enrolment, spec: AssessmentSpec
+) -> tuple[datetime | None, datetime | None]:
+    """Return the enrolment's own window, or else the assessment's."""
+    opens = enrolment.opens_at or (spec.window.opens if spec.window else None)
+    closes = enrolment.closes_at or (spec.window.closes if spec.window else None)
+    return opens, closes
+
+
+def enrol(
+    candidate: User,
+    assessment_key: str,
+    *,
+    actor: User | None,
+    opens_at: datetime | None = None,
+    closes_at: datetime | None = None,
+) -> Enrolment:
+    """Enrol a candidate, or update the window of an existing enrolment."""
+    if candidate.role != Role.CANDIDATE:
+        raise InvalidEnrolment(f"{candidate.email} is not a candidate")
+    assessment = db.session.scalar(select(Assessment).filter_by(key=assessment_key))
+    if assessment is None or assessment.status != "active":
+        raise NotFound(f"No active assessment {assessment_key}")
+    if opens_at and closes_at and opens_at >= closes_at:
+        raise InvalidEnrolment("The window must close after it opens")
+    enrolment = db.session.scalar(
+        select(Enrolment).filter_by(candidate_id=candidate.id, assessment_id=assessment.id)
+    )
+    action = "enrolment.updated" if enrolment else "enrolment.added"
+    if enrolment is None:
+        enrolment = Enrolment(
+            candidate=candidate, assessment=assessment, enrolled_by_id=actor.id if actor else None
+        )
+        db.session.add(enrolment)
+    enrolment.opens_at, enrolment.closes_at = opens_at, closes_at
+    db.session.flush()
+    audit.record(
+        action, actor=actor, subject_type="enrolment", subject_id=enrolment.id,
+        details={"candidate": candidate.email, "assessment": assessment_key,
+                 "opens_at": opens_at, "closes_at": closes_at},
+    )  # fmt: skip
+    return enrolment
+
+
+def set_adjustment(
+    enrolment: Enrolment,
+    *,
+    percent: int | None,
+    minutes: int | None,
+    reason: str | None,
+    actor: User | None,
+) -> Attempt | None:
+    """Set (or clear) extra time, with its reason; move an open attempt's deadline at once."""
+    reason = (reason or "").strip() or None
+    if percent and minutes:
+        raise InvalidEnrolment("Give extra time as a percentage or in minutes, not both")
+    if (percent or minutes) and not reason:
+        raise InvalidEnrolment("Give the reason for the extra time")
+    if percent is not None and not 1 <= percent <= 300:
+        raise InvalidEnrolment("Extra time must be from 1% to 300%")
+    if minutes is not None and not 1 <= minutes <= 600:
+        raise InvalidEnrolment("Extra time must be from 1 to 600 minutes")
+    before = adjustment_of(enrolment).describe()
+    enrolment.extra_time_percent, enrolment.extra_time_minutes = percent or None, minutes or None
+    enrolment.adjustment_reason = reason if (percent or minutes) else None
+    moved = _move_open_deadline(enrolment)
+    audit.record(
+        "enrolment.adjusted", actor=actor, subject_type="enrolment", subject_id=enrolment.id,
+        details={"before": before, "after": adjustment_of(enrolment).describe(), "reason": reason,
+                 "attempt": moved.id if moved else None,
+                 "deadline_at": moved.deadline_at if moved else None},
+    )  # fmt: skip
+    return moved
+
+
+def _move_open_deadline(enrolment: Enrolment) -> Attempt | None:
+    attempt = db.session.scalar(
+        select(Attempt).filter_by(enrolment_id=enrolment.id, submitted_at=None)
+    )
+    if attempt is None:
+        return None
+    spec = spec_of(attempt.assessment_version)
+    _opens, closes = window_of(enrolment, spec)
+    attempt.deadline_at = deadline(
+        attempt.started_at, spec.time_limit_minutes, adjustment_of(enrolment), closes
+    )
+    db.session.flush()
+    return attempt
+
+
+# Starting.
+
+
+def enrolment_for(candidate: User, assessment_key: str) -> Enrolment:
+    enrolment = db.session.scalar(
+        select(Enrolment)
+        .join(Assessment, Assessment.id == Enrolment.assessment_id)
+        .where(Enrolment.candidate_id == candidate.id, Assessment.key == assessment_key)
+    )
+    if enrolment is None:
+        raise NotEnrolled("You are not enrolled on this assessment")
+    return enrolment
+
+
+def open_attempt(enrolment: Enrolment) -> Attempt | None:
+    return db.session.scalar(
+        select(Attempt).filter_by(enrolment_id=enrolment.id, submitted_at=None)
+    )
+
+
+def start_refusal(enrolment: Enrolment, spec: AssessmentSpec, at: datetime) -> str | None:
+    """Return why a new attempt may not start now, or None if it may."""
+    opens, closes = window_of(enrolment, spec)
+    where = window_state(at, opens, closes)
+    if where == "not_open" and opens is not None:
+        return f"This assessment opens on {_uk(opens)}"
+    if where == "closed":
+        return "The window for this assessment has closed"
+    attempts = [a for a in enrolment.attempts if a.submitted_at is not None]
+    if spec.attempts.max_attempts is not None and len(attempts) >= spec.attempts.max_attempts:
+        return f"You have used all {spec.attempts.max_attempts} attempts at this assessment"
+    if attempts and spec.attempts.cool_off_days:
+        last = max(attempt.submitted_at for attempt in attempts if attempt.submitted_at)
+        allowed = last + timedelta(days=spec.attempts.cool_off_days)
+        if at < allowed:
+            return f"You can sit this assessment again from {_uk(allowed)}"
+    return None
+
+
+def _uk(moment: datetime) -> str:
+    return uk_time(moment)
+
+
+def start_attempt(candidate: User, assessment_key: str) -> tuple[Attempt, bool]:
+    """Start an attempt, or return the open one; say whether it is new."""
+    at = clock.now()
+    enrolment = enrolment_for(candidate, assessment_key)
+    existing = open_attempt(enrolment)
+    if existing is not None and not finalise_if_expired(existing, at):
+        return existing, False
+    version = current_version(enrolment.assessment)
+    spec = spec_of(version)
+    refusal = start_refusal(enrolment, spec, at)
+    if refusal:
+        raise StartRefused(refusal)
+    attempt = _new_attempt(enrolment, version, spec, at)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # Another request started this enrolment's attempt at the same moment:
+        # the database let only one through, and that one is the candidate's.
+        db.session.rollback()
+        raced = open_attempt(enrolment_for(candidate, assessment_key))
+        if raced is None:
+            raise
+        return raced, False
+    audit.record(
+        "attempt.started", actor=candidate, subject_type="attempt", subject_id=attempt.id,
+        details={"assessment": assessment_key, "version": version.version, "seed": attempt.seed,
+                 "number": attempt.number, "deadline_at": attempt.deadline_at,
+                 "adjustment": adjustment_of(enrolment).describe()},
+    )  # fmt: skip
+    return attempt, True
+
+
+def _new_attempt(
+    enrolment: Enrolment, version: AssessmentVersion, spec: AssessmentSpec, at: datetime
+) -> Attempt:
+    seed = secrets.randbits(62)
+    banks = {rule.bank for section in spec.sections for rule in section.draws}
+    pools = bank_facts(banks)
+    current = _current_versions([item.id for items, _ in pools.values() for item in items])
+    options = {
+        key: ItemOptions(
+            type=row.content["type"],
+            options=tuple(option["id"] for option in row.content.get("options", [])),
+            key_order=tuple(row.content["key"]) if row.content["type"] == "ordering" else (),
+        )
+        for key, (_item, row) in current.items()
+    }
+    slots = assemble(spec, pools, options, seed)
+    _opens, closes = window_of(enrolment, spec)
+    number = (
+        db.session.scalar(
+            select(func.max(Attempt.number)).where(Attempt.enrolment_id == enrolment.id)
+        )
+        or 0
+    ) + 1
+    attempt = Attempt(
+        enrolment=enrolment, candidate_id=enrolment.candidate_id, assessment_version=version,
+        number=number, seed=seed, started_at=at,
+        deadline_at=deadline(at, spec.time_limit_minutes, adjustment_of(enrolment), closes),
+    )  # fmt: skip
+    db.session.add(attempt)
+    scenario_versions = _current_scenario_versions({s.scenario for s in slots if s.scenario})
+    for slot in slots:
+        item, item_version = current[slot.item]
+        attempt.items.append(
+            AttemptItem(
+                position=slot.position, section=slot.section, item_id=item.id,
+                item_version_id=item_version.id,
+                scenario_version_id=scenario_versions.get(slot.scenario) if slot.scenario else None,
+                item_type=item.type, option_order=list(slot.option_order),
+                answer_rules=answer_rules(item.type, item_version.content), pretest=slot.pretest,
+            )
+        )  # fmt: skip
+    return attempt
+
+
+def _current_versions(keys: list[str]) -> dict[str, tuple[Item, ItemVersion]]:
+    rows = db.session.execute(
+        select(Item, ItemVersion)
+        .join(
+            ItemVersion,
+            (ItemVersion.item_id == Item.id) & (ItemVersion.version == Item.current_version),
+        )
+        .where(Item.key.in_(keys))
+    ).all()
+    return {row[0].key: (row[0], row[1]) for row in rows}
+
+
+def _current_scenario_versions(keys: set[str]) -> dict[str, int]:
+    rows = db.session.execute(
+        select(Scenario.key, ScenarioVersion.id)
+        .join(
+            ScenarioVersion,
+            (ScenarioVersion.scenario_id == Scenario.id)
+            & (ScenarioVersion.version == Scenario.current_version),
+        )
+        .where(Scenario.key.in_(keys))
+    ).all()
+    return {row[0]: row[1] for row in rows}
+
+
+# The sitting.
+
+
+def attempt_for(candidate: User, attempt_id: int) -> Attempt:
+    """Return the candidate's own attempt; anyone else's is reported as not found."""
+    attempt = db.session.get(Attempt, attempt_id)
+    if attempt is None or attempt.candidate_id != candidate.id:
+        raise NotFound("No such attempt")
+    return attempt
+
+
+def finalise_if_expired(attempt: Attempt, at: datetime | None = None) -> bool:
+    """Close an attempt whose grace period has passed; True only for the call that closed it."""
+    at = at or clock.now()
+    if state_of(attempt, at) is not AttemptState.EXPIRED:
+        return False
+    return _close_as_expired(attempt, at)
+
+
+def close_overdue(attempt: Attempt, at: datetime | None = None) -> bool:
+    """Close an attempt past its deadline, grace or not: its own page has asked for the end.
+
+    The grace period only exists for saves already in flight; once the candidate's
+    browser (or a new page) reaches the deadline, the attempt is over.
+    """
+    at = at or clock.now()
+    if state_of(attempt, at) not in (AttemptState.GRACE, AttemptState.EXPIRED):
+        return False
+    return _close_as_expired(attempt, at)
+
+
+def _close_as_expired(attempt: Attempt, at: datetime) -> bool:
+    closed = db.session.execute(
+        update(Attempt)
+        .where(Attempt.id == attempt.id, Attempt.submitted_at.is_(None))
+        .values(submitted_at=attempt.deadline_at, submission="expired")
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(attempt)
+    if closed.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    audit.record(
+        "attempt.expired", actor=None, subject_type="attempt", subject_id=attempt.id,
+        details={"deadline_at": attempt.deadline_at, "finalised_at": at},
+    )  # fmt: skip
+    return True
+
+
+def sweep(at: datetime | None = None) -> dict[str, int]:
+    """Finalise every attempt past its deadline and grace; safe to run any number of times."""
+    at = at or clock.now()
+    overdue = db.session.scalars(
+        select(Attempt).where(
+            Attempt.submitted_at.is_(None), Attempt.deadline_at.is_not(None),
+            Attempt.deadline_at <= at - grace(),
+        )
+    ).all()  # fmt: skip
+    finalised = sum(1 for attempt in overdue if finalise_if_expired(attempt, at))
+    still_open = db.session.scalar(
+        select(func.count()).select_from(Attempt).where(Attempt.submitted_at.is_(None))
+    )
+    return {"checked": len(overdue), "finalised": finalised, "open": still_open or 0}
+
+
+def ensure_accepting(attempt: Attempt, at: datetime) -> None:
+    """Raise unless the attempt takes answers now; finalise it if its time has run out."""
+    state = state_of(attempt, at)
+    if state is AttemptState.EXPIRED:
+        finalise_if_expired(attempt, at)
+        raise DeadlinePassed("The time for this assessment has run out")
+    if not accepts_answers(state):
+        raise AttemptClosed("This assessment has been submitted")
+
+
+@dataclass(frozen=True)
+class Saved:
+    seq: int
+    saved_at: datetime | None
+    stored: bool
+
+
+def save_answer(candidate: User, attempt_id: int, position: int, answer: Any, seq: int) -> Saved:
+    """Store an answer if its seq is newer than the stored one; report what is stored."""
+    at = clock.now()
+    row = db.session.execute(
+        select(Attempt, AttemptItem.item_type, AttemptItem.option_order, AttemptItem.answer_rules,
+               Response.revealed_at)
+        .join(AttemptItem, (AttemptItem.attempt_id == Attempt.id)
+              & (AttemptItem.position == position))
+        .outerjoin(Response, (Response.attempt_id == Attempt.id)
+                   & (Response.position == position))
+        .where(Attempt.id == attempt_id)
+    ).one_or_none()  # fmt: skip
+    if row is None or row[0].candidate_id != candidate.id:
+        raise NotFound("No such question in this attempt")
+    attempt, item_type, option_order, rules, revealed_at = row
+    ensure_accepting(attempt, at)
+    if revealed_at is not None:
+        raise AnswerLocked("You have seen the feedback for this question, so its answer is fixed")
+    value = normalise_answer(item_type, rules, option_order, answer)
+    return _upsert_answer(attempt_id, position, value, seq, at)
+
+
+def _insert() -> Any:
+    return postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
+
+
+def _upsert_answer(attempt_id: int, position: int, value: Any, seq: int, at: datetime) -> Saved:
+    statement = _insert()(Response).values(
+        attempt_id=attempt_id, position=position, answer=value, seq=seq, saved_at=at
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=[Response.attempt_id, Response.position],
+        set_={"answer": statement.excluded.answer, "seq": statement.excluded.seq,
+              "saved_at": statement.excluded.saved_at},
+        where=Response.seq < statement.excluded.seq,
+    ).returning(Response.seq, Response.saved_at)  # fmt: skip
+    stored = db.session.execute(statement).one_or_none()
+    if stored is not None:
+        return Saved(stored[0], stored[1], True)
+    current = db.session.execute(
+        select(Response.seq, Response.saved_at).filter_by(attempt_id=attempt_id, position=position)
+    ).one()
+    return Saved(current[0], current[1], False)
+
+
+def set_flag(candidate: User, attempt: Attempt, position: int, flagged: bool) -> None:
+    """Flag a position for review (or clear the flag); flags never touch the answer."""
+    ensure_accepting(attempt, clock.now())
+    if not any(item.position == position for item in attempt.items):
+        raise NotFound("No such question in this attempt")
+    statement = _insert()(Response).values(
+        attempt_id=attempt.id, position=position, flagged=flagged, seq=0
+    )
+    db.session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[Response.attempt_id, Response.position], set_={"flagged": flagged}
+        )
+    )
+
+
+def submit(candidate: User, attempt: Attempt) -> bool:
+    """Submit an attempt; True only for the call that submitted it. Later calls change nothing."""
+    at = clock.now()
+    if state_of(attempt, at) is AttemptState.EXPIRED:
+        finalise_if_expired(attempt, at)
+        return False
+    done = db.session.execute(
+        update(Attempt)
+        .where(Attempt.id == attempt.id, Attempt.submitted_at.is_(None))
+        .values(submitted_at=at, submission="candidate")
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(attempt)
+    if done.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    audit.record(
+        "attempt.submitted", actor=candidate, subject_type="attempt", subject_id=attempt.id,
+        details={"submitted_at": at, "deadline_at": attempt.deadline_at},
+    )  # fmt: skip
+    return True
+
+
+def reveal(candidate: User, attempt: Attempt, position: int) -> None:
+    """Record that practice feedback for a position was shown, fixing its answer."""
+    statement = _insert()(Response).values(
+        attempt_id=attempt.id, position=position, seq=0, revealed_at=clock.now()
+    )
+    db.session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[Response.attempt_id, Response.position],
+            set_={
+                "revealed_at": func.coalesce(Response.revealed_at, statement.excluded.revealed_at)
+            },
+        )
+    )

@@ -1,0 +1,1 @@
+"""Scoring: plain Python rules for items, profiles and pass marks. No Flask, no database."""
