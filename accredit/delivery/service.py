@@ -244,8 +244,10 @@ def start_attempt(candidate: User, assessment_key: str) -> tuple[Attempt, bool]:
     refusal = start_refusal(enrolment, spec, at)
     if refusal:
         raise StartRefused(refusal)
-    attempt = _new_attempt(enrolment, version, spec, at)
     try:
+        # Built without autoflush, so the one INSERT that can collide happens here.
+        with db.session.no_autoflush:
+            attempt = _new_attempt(enrolment, version, spec, at)
         db.session.flush()
     except IntegrityError:
         # Another request started this enrolment's attempt at the same moment:
