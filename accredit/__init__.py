@@ -1,136 +1,20 @@
-"""accredit: timed practice-knowledge accreditation tests for child and family social work."""
+"""accredit: timed practice-knowledge accreditation tests for child and family social work.
+
+The package root imports nothing heavy, so the plain-Python domain modules
+(banks, scoring, delivery rules) load without Flask or a database.
+"""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
-from datetime import timedelta
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
-from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
-
-from accredit import config as config_module
-
-PACKAGE_DIR = Path(__file__).resolve().parent
-
-
-def templates_dir() -> Path:
-    """Return the templates folder: inside the installed package, or at the repository root."""
-    packaged = PACKAGE_DIR / "templates"
-    return packaged if packaged.is_dir() else PACKAGE_DIR.parent / "templates"
+if TYPE_CHECKING:
+    from flask import Flask
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
-    """Create and configure the app; refuse to start with an impossible configuration."""
-    app = Flask(__name__, instance_relative_config=True, template_folder=str(templates_dir()))
-    overrides = dict(test_config or {})
-    settings = {k: overrides.pop(k) for k in list(overrides) if k in config_module.SETTINGS}
-    values = config_module.build(settings, os.environ, Path(app.instance_path))
-    app.config.update(_flask_config(values))
-    app.config.update(overrides)
+    """Create and configure the app (see ``accredit.app``)."""
+    from accredit.app import create_app as factory
 
-    _init_templates(app)
-    _init_extensions(app)
-
-    from accredit import cli, policy, web
-
-    policy.init_app(app)
-    web.init_app(app)
-    cli.init_app(app)
-    return app
-
-
-def _flask_config(values: Mapping[str, Any]) -> dict[str, Any]:
-    production = values["ENV"] == "production"
-    url = values["DATABASE_URL"]
-    engine_options: dict[str, Any] = {"pool_pre_ping": True}
-    if url.startswith("sqlite"):
-        engine_options = {"connect_args": {"timeout": 30}}
-    lifetime = timedelta(hours=values["SESSION_HOURS"])
-    return {
-        **{f"ACCREDIT_{name}": value for name, value in values.items()},
-        "ENV_NAME": values["ENV"],
-        "TESTING": values["ENV"] == "testing",
-        "SECRET_KEY": values["SECRET_KEY"],
-        "SQLALCHEMY_DATABASE_URI": url,
-        "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
-        "MAX_CONTENT_LENGTH": values["MAX_CONTENT_LENGTH"],
-        "PERMANENT_SESSION_LIFETIME": lifetime,
-        "SESSION_COOKIE_NAME": "accredit_session",
-        "SESSION_COOKIE_HTTPONLY": True,
-        "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": production,
-        "REMEMBER_COOKIE_HTTPONLY": True,
-        "REMEMBER_COOKIE_SECURE": production,
-        "REMEMBER_COOKIE_SAMESITE": "Lax",
-        # A CSRF token lives as long as the sign-in, so a long sitting never loses a save to it.
-        "WTF_CSRF_TIME_LIMIT": int(lifetime.total_seconds()),
-        "PREFERRED_URL_SCHEME": "https" if production else "http",
-    }
-
-
-def _init_templates(app: Flask) -> None:
-    app.jinja_loader = ChoiceLoader(
-        [
-            FileSystemLoader(str(templates_dir())),
-            PrefixLoader(
-                {
-                    "govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja"),
-                    "govuk_frontend_wtf": PackageLoader("govuk_frontend_wtf"),
-                }
-            ),
-        ]
-    )
-    app.jinja_env.trim_blocks = True
-    app.jinja_env.lstrip_blocks = True
-    from govuk_frontend_wtf.main import WTFormsHelpers
-
-    WTFormsHelpers(app)
-
-
-def _init_extensions(app: Flask) -> None:
-    from sqlalchemy import event
-
-    from accredit import models
-    from accredit.accounts.passwords import Hasher
-    from accredit.extensions import csrf, db, login_manager, migrate
-
-    db.init_app(app)
-    migrate.init_app(app, db, directory=str(PACKAGE_DIR / "migrations"), render_as_batch=True)
-    csrf.init_app(app)
-    login_manager.init_app(app)
-    login_manager.session_protection = "basic"
-    login_manager.login_view = "auth.login"
-    login_manager.login_message = "Sign in to continue"
-    login_manager.login_message_category = "info"
-
-    def load_user(identifier: str) -> models.User | None:
-        user_id, _, version = identifier.partition(":")
-        if not user_id.isdigit() or not version.isdigit():
-            return None
-        user = db.session.get(models.User, int(user_id))
-        if user is None or not user.active or user.session_version != int(version):
-            return None
-        return user
-
-    login_manager.user_loader(load_user)
-    with app.app_context():
-        if db.engine.dialect.name == "sqlite":
-            event.listen(db.engine, "connect", _sqlite_pragmas)
-
-    app.extensions["accredit.hasher"] = Hasher(
-        time_cost=app.config["ACCREDIT_PASSWORD_HASH_TIME_COST"],
-        memory_kib=app.config["ACCREDIT_PASSWORD_HASH_MEMORY_KIB"],
-    )
-
-
-def _sqlite_pragmas(connection: Any, _record: Any) -> None:
-    """Turn on what SQLite leaves off: foreign keys, WAL for concurrent readers, a busy wait."""
-    cursor = connection.cursor()
-    cursor.execute("PRAGMA foreign_keys = ON")
-    cursor.execute("PRAGMA journal_mode = WAL")
-    cursor.execute("PRAGMA synchronous = NORMAL")
-    cursor.execute("PRAGMA busy_timeout = 30000")
-    cursor.close()
+    return factory(test_config)

@@ -193,6 +193,7 @@ def enrol(
     candidate = db.session.scalar(select(User).filter_by(email=accounts.normalise_email(email)))
     if candidate is None:
         raise DomainError(f"No account for {email}")
+    delivery.check_adjustment(percent=extra_percent, minutes=extra_minutes, reason=reason)
     enrolment = delivery.enrol(
         candidate, assessment_id, actor=None, opens_at=_aware(opens), closes_at=_aware(closes)
     )

@@ -143,15 +143,8 @@ def enrol(
     return enrolment
 
 
-def set_adjustment(
-    enrolment: Enrolment,
-    *,
-    percent: int | None,
-    minutes: int | None,
-    reason: str | None,
-    actor: User | None,
-) -> Attempt | None:
-    """Set (or clear) extra time, with its reason; move an open attempt's deadline at once."""
+def check_adjustment(percent: int | None, minutes: int | None, reason: str | None) -> str | None:
+    """Refuse an impossible adjustment before anything is written; return the tidied reason."""
     reason = (reason or "").strip() or None
     if percent and minutes:
         raise InvalidEnrolment("Give extra time as a percentage or in minutes, not both")
@@ -161,6 +154,19 @@ def set_adjustment(
         raise InvalidEnrolment("Extra time must be from 1% to 300%")
     if minutes is not None and not 1 <= minutes <= 600:
         raise InvalidEnrolment("Extra time must be from 1 to 600 minutes")
+    return reason
+
+
+def set_adjustment(
+    enrolment: Enrolment,
+    *,
+    percent: int | None,
+    minutes: int | None,
+    reason: str | None,
+    actor: User | None,
+) -> Attempt | None:
+    """Set (or clear) extra time, with its reason; move an open attempt's deadline at once."""
+    reason = check_adjustment(percent=percent, minutes=minutes, reason=reason)
     before = adjustment_of(enrolment).describe()
     enrolment.extra_time_percent, enrolment.extra_time_minutes = percent or None, minutes or None
     enrolment.adjustment_reason = reason if (percent or minutes) else None

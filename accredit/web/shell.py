@@ -9,7 +9,7 @@ from flask import Flask, request, url_for
 from flask_login import current_user
 
 from accredit.models import Role
-from accredit.timefmt import uk_time
+from accredit.timefmt import duration, uk_time
 
 ROLE_HOME = {
     Role.CANDIDATE: "candidate.home",
@@ -29,9 +29,17 @@ class NavItem:
 NAVIGATION = {
     Role.CANDIDATE: [NavItem("My assessments", "candidate.home")],
     Role.ASSESSOR: [NavItem("Marking queue", "assessor.home")],
-    Role.LEADER: [NavItem("My organisation", "leader.home")],
+    Role.LEADER: [
+        NavItem("My organisation", "leader.home"),
+        NavItem("Enrolments", "enrolments.index"),
+    ],
     Role.REGULATOR: [NavItem("Exports", "regulator.home")],
-    Role.ADMIN: [NavItem("Banks and users", "admin.home"), NavItem("Users", "admin.users")],
+    Role.ADMIN: [
+        NavItem("Banks and users", "admin.home"),
+        NavItem("Question banks", "admin.banks"),
+        NavItem("Enrolments", "enrolments.index"),
+        NavItem("Users", "admin.users"),
+    ],
 }
 
 
@@ -52,6 +60,7 @@ def navigation() -> list[dict[str, Any]]:
 
 def init_app(app: Flask) -> None:
     app.add_template_filter(uk_time, "uk_time")
+    app.add_template_filter(duration, "duration")
 
     @app.context_processor
     def shell_context() -> dict[str, Any]:
