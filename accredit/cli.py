@@ -21,7 +21,7 @@ from accredit.catalogue.importer import import_tree
 from accredit.delivery import service as delivery
 from accredit.errors import DomainError
 from accredit.extensions import db
-from accredit.models import Organisation, Role, User
+from accredit.models import Assessment, Enrolment, Organisation, Role, User
 from accredit.timefmt import UK
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -257,6 +257,29 @@ def demo() -> None:
             )
         note = "" if existing is None else " (already existed)"
         click.echo(f"  {role.label:16} {email:26} {password}{note}")
+    _demo_enrolments()
+
+
+# Each demo candidate is enrolled on these tests when the banks have been imported.
+DEMO_ENROLMENTS = [
+    ("candidate@example.org", "kssp-accreditation"),
+    ("candidate@example.org", "kssp-practice"),
+    ("candidate2@example.org", "ksss-practice"),
+]
+
+
+def _demo_enrolments() -> None:
+    for email, key in DEMO_ENROLMENTS:
+        candidate = db.session.scalar(select(User).filter_by(email=email))
+        assessment = db.session.scalar(select(Assessment).filter_by(key=key, status="active"))
+        if candidate is None or assessment is None:
+            continue
+        already = db.session.scalar(
+            select(Enrolment).filter_by(candidate_id=candidate.id, assessment_id=assessment.id)
+        )
+        if already is None:
+            delivery.enrol(candidate, key, actor=None)
+            click.echo(f"  Enrolled {email} on {key}")
 
 
 def init_app(app: Flask) -> None:
