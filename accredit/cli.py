@@ -21,7 +21,8 @@ from accredit.catalogue.importer import import_tree
 from accredit.delivery import service as delivery
 from accredit.errors import DomainError
 from accredit.extensions import db
-from accredit.models import Assessment, Enrolment, Organisation, Role, User
+from accredit.models import Assessment, Enrolment, Organisation, Result, Role, User
+from accredit.results import service as results
 from accredit.timefmt import UK
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -32,6 +33,7 @@ orgs_cli = AppGroup("orgs", help="Manage organisations.")
 users_cli = AppGroup("users", help="Manage user accounts.")
 audit_cli = AppGroup("audit", help="Check the audit trail.")
 attempts_cli = AppGroup("attempts", help="Look after attempts.")
+results_cli = AppGroup("results", help="Recompute and release results.")
 
 
 def transaction(command: F) -> F:
@@ -221,6 +223,39 @@ def attempts_sweep() -> None:
     )
 
 
+@results_cli.command("recompute")
+@click.option("--assessment", "assessment_key", help="Only this assessment's attempts.")
+@click.option("--apply", is_flag=True, help="Store the changes (audited). Without it, only report.")
+@transaction
+def results_recompute(assessment_key: str | None, apply: bool) -> None:
+    """Recompute results from stored responses; report any that would change."""
+    checked, changes = results.recompute(assessment_key, apply=apply)
+    for change in changes:
+        click.echo(change.describe())
+    verb = "changed" if apply else "would change"
+    click.echo(f"Checked {checked} results: {len(changes)} {verb}.")
+
+
+@results_cli.command("release")
+@click.option(
+    "--assessment", "assessment_key", required=True, help="Release this assessment's results."
+)
+@click.option(
+    "--reason", default="Released by an administrator", help="Recorded in the audit trail."
+)
+@transaction
+def results_release(assessment_key: str, reason: str) -> None:
+    """Release every scored, unreleased result of an assessment to its candidates."""
+    released = pending = 0
+    for attempt in results.submitted_attempts(assessment_key):
+        row = db.session.scalar(select(Result).filter_by(attempt_id=attempt.id))
+        if row is None or row.status != "scored":
+            pending += row is not None
+            continue
+        released += results.release(row, actor=None, reason=reason)
+    click.echo(f"Released {released} results; {pending} still await marking.")
+
+
 DEMO_ORGANISATIONS = [
     ("NHC", "Northhaven City Council"),
     ("WDC", "Westdale County Council"),
@@ -283,5 +318,6 @@ def _demo_enrolments() -> None:
 
 
 def init_app(app: Flask) -> None:
-    for command in (banks_cli, orgs_cli, users_cli, audit_cli, attempts_cli, enrol, demo):
+    commands = (banks_cli, orgs_cli, users_cli, audit_cli, attempts_cli, results_cli, enrol, demo)
+    for command in commands:
         app.cli.add_command(command)

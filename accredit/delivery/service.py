@@ -386,7 +386,15 @@ def _close_as_expired(attempt: Attempt, at: datetime) -> bool:
         "attempt.expired", actor=None, subject_type="attempt", subject_id=attempt.id,
         details={"deadline_at": attempt.deadline_at, "finalised_at": at},
     )  # fmt: skip
+    _score(attempt)
     return True
+
+
+def _score(attempt: Attempt) -> None:
+    """Score a just-finished attempt (results build on delivery, so this import stays local)."""
+    from accredit.results import service as results
+
+    results.record(attempt)
 
 
 def sweep(at: datetime | None = None) -> dict[str, int]:
@@ -501,6 +509,7 @@ def submit(candidate: User, attempt: Attempt) -> bool:
         "attempt.submitted", actor=candidate, subject_type="attempt", subject_id=attempt.id,
         details={"submitted_at": at, "deadline_at": attempt.deadline_at},
     )  # fmt: skip
+    _score(attempt)
     return True
 
 

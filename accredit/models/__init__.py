@@ -17,6 +17,7 @@ from accredit.models.banks import (
 from accredit.models.base import Base
 from accredit.models.delivery import Attempt, AttemptItem, Enrolment, Response
 from accredit.models.people import LoginAttempt, Organisation, Role, User
+from accredit.models.results import Result
 
 __all__ = [
     "Assessment",
@@ -36,6 +37,7 @@ __all__ = [
     "LoginAttempt",
     "Organisation",
     "Response",
+    "Result",
     "Role",
     "Scenario",
     "ScenarioVersion",

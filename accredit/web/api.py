@@ -16,6 +16,8 @@ from werkzeug.wrappers import Response
 from accredit.delivery import service, sitting
 from accredit.errors import DomainError
 from accredit.policy import CANDIDATE_AREA, guard_blueprint, public
+from accredit.results import service as results
+from accredit.results import views as results_view
 from accredit.web.openapi import openapi_document
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -81,6 +83,14 @@ def flag(attempt_id: int, position: int) -> Response:
     attempt = service.attempt_for(current_user, attempt_id)
     service.set_flag(current_user, attempt, position, flagged)
     return jsonify({"position": position, "flagged": flagged})
+
+
+@bp.get("/attempts/<int:attempt_id>/result")
+def result(attempt_id: int) -> Response:
+    attempt = service.attempt_for(current_user, attempt_id)
+    row = results.released_result(attempt)
+    review = service.spec_of(attempt.assessment_version).results.review
+    return jsonify(results_view.result_json(row, with_items=review))
 
 
 @bp.post("/attempts/<int:attempt_id>/submit")

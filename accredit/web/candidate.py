@@ -24,6 +24,8 @@ from accredit.extensions import db
 from accredit.models import ItemVersion
 from accredit.models.delivery import Attempt, AttemptItem, Enrolment
 from accredit.policy import CANDIDATE_AREA, guard_blueprint
+from accredit.results import service as results
+from accredit.results import views as results_view
 from accredit.scoring.items import score_item
 
 bp = Blueprint("candidate", __name__, url_prefix="/candidate")
@@ -57,8 +59,17 @@ def _card(enrolment: Enrolment) -> dict[str, Any]:
         status = "in_progress"
     else:
         status = "submitted"
+    released = bool(latest and latest.submitted_at and _released(latest))
     return {"enrolment": enrolment, "title": version.title, "mode": version.mode,
-            "status": status, "attempt": latest, "clock": timing}  # fmt: skip
+            "status": status, "attempt": latest, "clock": timing, "released": released}  # fmt: skip
+
+
+def _released(attempt: Attempt) -> bool:
+    try:
+        results.released_result(attempt)
+    except results.NotReleased:
+        return False
+    return True
 
 
 @bp.route("/assessments/<key>")
@@ -252,6 +263,30 @@ def _practice_review(attempt: Attempt) -> list[dict[str, Any]]:
         rows.append({"position": position, "content": content,
                      "score": score_item(content, position.answer)})  # fmt: skip
     return rows
+
+
+@bp.route("/attempts/<int:attempt_id>/result")
+def result(attempt_id: int) -> Response | str:
+    attempt = _attempt(attempt_id)
+    if attempt.submitted_at is None and service.close_overdue(attempt) is False:
+        return redirect(url_for("candidate.item", attempt_id=attempt.id, position=1))
+    spec = service.spec_of(attempt.assessment_version)
+    try:
+        row = results.released_result(attempt)
+    except results.NotReleased:
+        return render_template("candidate/awaiting.html", attempt=attempt, spec=spec)
+    review = results_view.review_items(row, attempt) if spec.results.review else []
+    return render_template(
+        "candidate/result.html", attempt=attempt, spec=spec, result=row, review=review
+    )
+
+
+@bp.route("/history")
+def history() -> str:
+    return render_template(
+        "candidate/history.html", person=current_user,
+        history=results_view.history(current_user),
+    )  # fmt: skip
 
 
 @bp.errorhandler(service.StartRefused)

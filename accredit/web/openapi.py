@@ -7,7 +7,7 @@ from typing import Any
 ERROR_CODES = [
     "bad_request", "csrf_failed", "unauthenticated", "forbidden", "not_found", "not_enrolled",
     "start_refused", "form_unavailable", "deadline_passed", "attempt_submitted", "answer_locked",
-    "invalid_answer", "too_large", "server_error",
+    "invalid_answer", "not_released", "too_large", "server_error",
 ]  # fmt: skip
 
 
@@ -128,6 +128,41 @@ SCHEMAS: dict[str, Any] = {
             "submitted_now": {"type": "boolean", "description": "submit only: this request submitted it"},
         },
     },
+    "Result": {
+        "type": "object",
+        "description": "A released result. Items (with keys) appear only where the assessment allows review.",
+        "required": ["attempt_id", "status", "outcome", "raw", "maximum", "percent", "pass_mark", "profile", "scoring_version"],
+        "properties": {
+            "attempt_id": {"type": "integer"},
+            "status": {"enum": ["scored", "pending"]},
+            "outcome": {"enum": ["passed", "not_passed", None]},
+            "raw": {"type": "number"},
+            "maximum": {"type": "number"},
+            "percent": {"type": "number"},
+            "pass_mark": {
+                "type": "object",
+                "properties": {
+                    "marks": {"type": "number"}, "percent": {"type": "number"},
+                    "method": {"enum": ["fixed", "angoff"]}, "description": {"type": "string"},
+                },
+            },
+            "profile": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "statement": {"type": "string"}, "title": {"type": "string"},
+                        "earned": {"type": "number"}, "possible": {"type": "number"},
+                        "percent": {"type": "number"}, "items": {"type": "integer"}, "met": {"type": "boolean"},
+                    },
+                },
+            },
+            "scoring_version": {"type": "string"},
+            "scored_at": {"type": "string", "format": "date-time"},
+            "released_at": {"type": "string", "format": "date-time"},
+            "items": {"type": "array", "items": {"type": "object"}},
+        },
+    },
     "SaveRequest": {
         "type": "object",
         "required": ["answer", "seq"],
@@ -231,6 +266,18 @@ def openapi_document() -> dict[str, Any]:
                         "200": {"description": "The flag is set."},
                         "409": _error("deadline_passed or attempt_submitted."),
                         **COMMON_ERRORS,
+                    },
+                }
+            },
+            "/attempts/{attempt_id}/result": {
+                "get": {
+                    "summary": "The released result: outcome, score, pass mark and competency profile",
+                    "parameters": [ATTEMPT_ID],
+                    "responses": {
+                        "200": _ok("The result.", "Result"),
+                        "403": _error("not_released: the result has not been released yet."),
+                        "401": COMMON_ERRORS["401"],
+                        "404": COMMON_ERRORS["404"],
                     },
                 }
             },

@@ -27,7 +27,10 @@ class NavItem:
 
 
 NAVIGATION = {
-    Role.CANDIDATE: [NavItem("My assessments", "candidate.home")],
+    Role.CANDIDATE: [
+        NavItem("My assessments", "candidate.home"),
+        NavItem("My attempts", "candidate.history"),
+    ],
     Role.ASSESSOR: [NavItem("Marking queue", "assessor.home")],
     Role.LEADER: [
         NavItem("My organisation", "leader.home"),

@@ -1,0 +1,1 @@
+"""Results: scoring attempts into stored results, releasing them, and recomputing them."""

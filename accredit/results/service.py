@@ -1,0 +1,225 @@
+"""Score attempts into stored results, release them, and recompute them. Services flush only.
+
+A result is computed once, when its attempt is submitted or expires, by
+``accredit.scoring.attempt.score_attempt``, from the attempt's frozen form (the
+item versions and keys it used), its responses and any assessor marks. It then
+changes only through an audited action.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from accredit import audit, clock
+from accredit.delivery import service as delivery
+from accredit.errors import DomainError
+from accredit.extensions import db
+from accredit.models import (
+    Assessment,
+    AssessmentVersion,
+    Item,
+    ItemVersion,
+    Statement,
+    User,
+)
+from accredit.models.delivery import Attempt, AttemptItem, Response
+from accredit.models.results import Result
+from accredit.scoring.attempt import AttemptResult, FormItem, Rules, score_attempt
+
+
+class NotReleased(DomainError):
+    code = "not_released"
+    status = 403
+
+
+class NotScored(DomainError):
+    code = "not_scored"
+    status = 409
+
+
+def form_of(attempt: Attempt) -> list[FormItem]:
+    """Return the attempt's frozen form with each position's item content, key included."""
+    rows = db.session.execute(
+        select(AttemptItem, ItemVersion, Item.key)
+        .join(ItemVersion, ItemVersion.id == AttemptItem.item_version_id)
+        .join(Item, Item.id == AttemptItem.item_id)
+        .where(AttemptItem.attempt_id == attempt.id)
+        .order_by(AttemptItem.position)
+    ).all()
+    return [
+        FormItem(slot.position, key, version.version, version.content, slot.pretest)
+        for slot, version, key in rows
+    ]
+
+
+def responses_of(attempt: Attempt) -> dict[int, Any]:
+    rows = db.session.execute(
+        select(Response.position, Response.answer).where(Response.attempt_id == attempt.id)
+    ).all()
+    return {row[0]: row[1] for row in rows}
+
+
+def written_marks(attempt: Attempt) -> dict[int, float]:
+    """Return assessors' agreed marks for written answers, by position.
+
+    Marking written answers is the assessors' work; until a mark is agreed the
+    item stays pending and so does the result.
+    """
+    return {}
+
+
+def rules_of(version: AssessmentVersion) -> Rules:
+    statements = {
+        statement.key: statement.title
+        for statement in db.session.scalars(
+            select(Statement)
+            .where(Statement.framework_version_id == version.framework_version_id)
+            .order_by(Statement.number)
+        )
+    }
+    return Rules.from_blueprint(version.content, statements)
+
+
+def compute(attempt: Attempt) -> AttemptResult:
+    """Score an attempt from what is stored, without writing anything."""
+    return score_attempt(
+        form_of(attempt), responses_of(attempt), rules_of(attempt.assessment_version),
+        written_marks(attempt),
+    )  # fmt: skip
+
+
+def _apply(row: Result, result: AttemptResult) -> None:
+    row.status = "pending" if result.pending else "scored"
+    row.raw, row.maximum, row.percent = result.raw, result.maximum, result.percent
+    row.cut, row.cut_percent = result.cut.marks, result.cut_percent
+    row.cut_method, row.cut_description = result.cut.method, result.cut.description
+    row.cut_details = dict(result.cut.details)
+    row.passed = result.passed
+    row.profile = [statement.as_json() for statement in result.profile]
+    row.items = [item.as_json() for item in result.items]
+    row.scoring_version = result.scoring_version
+    row.scored_at = clock.now()
+
+
+def stored_summary(row: Result) -> dict[str, Any]:
+    return {
+        "raw": round(row.raw, 6), "maximum": round(row.maximum, 6),
+        "pending": row.status == "pending", "cut": round(row.cut, 6),
+        "cut_method": row.cut_method, "passed": row.passed, "profile": row.profile,
+        "scoring_version": row.scoring_version,
+    }  # fmt: skip
+
+
+def record(attempt: Attempt) -> Result:
+    """Score a submitted attempt and store its result; release it now if the blueprint says so."""
+    existing = db.session.scalar(select(Result).filter_by(attempt_id=attempt.id))
+    if existing is not None:
+        return existing
+    result = compute(attempt)
+    row = Result(attempt_id=attempt.id)
+    _apply(row, result)
+    spec = delivery.spec_of(attempt.assessment_version)
+    if spec.results.release == "immediate" and not result.pending:
+        row.released_at = row.scored_at
+    db.session.add(row)
+    db.session.flush()
+    audit.record(
+        "result.scored", actor=None, subject_type="attempt", subject_id=attempt.id,
+        details={**result.summary(), "released": row.released_at is not None},
+    )  # fmt: skip
+    return row
+
+
+def release(row: Result, *, actor: User | None, reason: str = "") -> bool:
+    """Release a scored result to its candidate; True if this call released it."""
+    if row.status != "scored":
+        raise NotScored("A result cannot be released while answers await marking")
+    if row.released_at is not None:
+        return False
+    row.released_at, row.released_by_id = clock.now(), actor.id if actor else None
+    audit.record(
+        "result.released", actor=actor, subject_type="attempt", subject_id=row.attempt_id,
+        details={"reason": reason, "passed": row.passed},
+    )  # fmt: skip
+    return True
+
+
+def released_result(attempt: Attempt) -> Result:
+    """Return the attempt's result if it has been released to the candidate."""
+    delivery.finalise_if_expired(attempt)
+    row = db.session.scalar(select(Result).filter_by(attempt_id=attempt.id))
+    if row is None or row.released_at is None:
+        raise NotReleased("This result has not been released yet")
+    return row
+
+
+@dataclass(frozen=True)
+class Change:
+    attempt_id: int
+    before: dict[str, Any] | None
+    after: dict[str, Any]
+
+    def describe(self) -> str:
+        if self.before is None:
+            return f"attempt {self.attempt_id}: no stored result; would store {self.after['raw']:g}"
+        changed = [key for key in self.after if self.after[key] != self.before.get(key)]
+        parts = [
+            f"{key} {self.before.get(key)!r} -> {self.after[key]!r}"
+            for key in changed
+            if key != "profile"
+        ]
+        if "profile" in changed:
+            parts.append("competency profile")
+        return f"attempt {self.attempt_id}: " + "; ".join(parts)
+
+
+def submitted_attempts(assessment_key: str | None = None) -> Iterator[Attempt]:
+    query = select(Attempt).where(Attempt.submitted_at.is_not(None)).order_by(Attempt.id)
+    if assessment_key:
+        query = (
+            query.join(AssessmentVersion, AssessmentVersion.id == Attempt.assessment_version_id)
+            .join(Assessment, Assessment.id == AssessmentVersion.assessment_id)
+            .where(Assessment.key == assessment_key)
+        )
+    yield from db.session.scalars(query)
+
+
+def recompute(
+    assessment_key: str | None = None, *, apply: bool = False, actor: User | None = None
+) -> tuple[int, list[Change]]:
+    """Recompute every submitted attempt's result from stored facts; report, and apply if asked.
+
+    Expired attempts are finalised first, so the comparison covers every finished attempt.
+    """
+    delivery.sweep()
+    checked, changes = 0, []
+    for attempt in submitted_attempts(assessment_key):
+        checked += 1
+        row = db.session.scalar(select(Result).filter_by(attempt_id=attempt.id))
+        result = compute(attempt)
+        after = result.summary()
+        before = stored_summary(row) if row else None
+        if before == after:
+            continue
+        changes.append(Change(attempt.id, before, after))
+        if apply:
+            _store_change(attempt, row, result, before, actor)
+    return checked, changes
+
+
+def _store_change(
+    attempt: Attempt, row: Result | None, result: AttemptResult,
+    before: dict[str, Any] | None, actor: User | None,
+) -> None:  # fmt: skip
+    if row is None:
+        record(attempt)
+        return
+    _apply(row, result)
+    audit.record(
+        "result.recomputed", actor=actor, subject_type="attempt", subject_id=attempt.id,
+        details={"before": before, "after": result.summary()},
+    )  # fmt: skip

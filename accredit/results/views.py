@@ -1,0 +1,116 @@
+"""Read results for people: a candidate's released results, their history, and item review."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from accredit.catalogue.presentation import candidate_view
+from accredit.extensions import db
+from accredit.models import AssessmentVersion, ItemVersion, User
+from accredit.models.delivery import Attempt, AttemptItem
+from accredit.models.results import Result
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    attempt: Attempt
+    title: str
+    mode: str
+    result: Result | None
+
+    @property
+    def released(self) -> bool:
+        return self.result is not None and self.result.released_at is not None
+
+
+@dataclass(frozen=True)
+class History:
+    rows: list[HistoryRow]
+    # statement -> (title, [percent or None for each released attempt, in order])
+    trends: dict[str, tuple[str, list[float | None]]] = field(default_factory=dict)
+
+    @property
+    def released(self) -> list[HistoryRow]:
+        return [row for row in self.rows if row.released]
+
+
+def history(person: User) -> History:
+    """Every finished attempt of a candidate, oldest first, with released results' profiles."""
+    rows = [
+        HistoryRow(attempt, version.title, version.mode, result)
+        for attempt, version, result in db.session.execute(
+            select(Attempt, AssessmentVersion, Result)
+            .join(AssessmentVersion, AssessmentVersion.id == Attempt.assessment_version_id)
+            .outerjoin(Result, Result.attempt_id == Attempt.id)
+            .where(Attempt.candidate_id == person.id, Attempt.submitted_at.is_not(None))
+            .order_by(Attempt.submitted_at, Attempt.id)
+        ).all()
+    ]
+    released = [row for row in rows if row.released and row.result is not None]
+    trends: dict[str, tuple[str, list[float | None]]] = {}
+    for index, row in enumerate(released):
+        assert row.result is not None
+        for statement in row.result.profile:
+            _title, points = trends.setdefault(
+                statement["statement"], (statement["title"], [None] * len(released))
+            )
+            points[index] = statement["percent"]
+    return History(rows, trends)
+
+
+def review_items(row: Result, attempt: Attempt) -> list[dict[str, Any]]:
+    """Per-item review after release: the question, the candidate's answer, the key and why."""
+    slots = {
+        slot.position: (slot, version)
+        for slot, version in db.session.execute(
+            select(AttemptItem, ItemVersion)
+            .join(ItemVersion, ItemVersion.id == AttemptItem.item_version_id)
+            .where(AttemptItem.attempt_id == attempt.id)
+        ).all()
+    }
+    review = []
+    for item in row.items:
+        if item["pretest"]:
+            continue
+        slot, version = slots[item["position"]]
+        view = candidate_view(version, item_type=slot.item_type, option_order=slot.option_order)
+        review.append({"item": item, "view": view, "content": version.content})
+    return review
+
+
+def when(moment: datetime | None) -> str:
+    return moment.isoformat() if moment else ""
+
+
+def result_json(row: Result, *, with_items: bool) -> dict[str, Any]:
+    """The released result as the API gives it."""
+    body: dict[str, Any] = {
+        "attempt_id": row.attempt_id,
+        "status": row.status,
+        "outcome": None if row.passed is None else ("passed" if row.passed else "not_passed"),
+        "raw": row.raw,
+        "maximum": row.maximum,
+        "percent": round(row.percent, 2),
+        "pass_mark": {
+            "marks": round(row.cut, 4), "percent": round(row.cut_percent, 2),
+            "method": row.cut_method, "description": row.cut_description,
+        },
+        "profile": row.profile,
+        "scoring_version": row.scoring_version,
+        "scored_at": when(row.scored_at),
+        "released_at": when(row.released_at),
+    }  # fmt: skip
+    if with_items:
+        body["items"] = [
+            {
+                key: item[key]
+                for key in ("position", "marks", "max_marks", "pending", "answer", "key")
+            }
+            for item in row.items
+            if not item["pretest"]
+        ]
+    return body
