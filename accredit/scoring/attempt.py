@@ -9,7 +9,6 @@ returns the result, deterministically.
 from __future__ import annotations
 
 import math
-import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,7 +39,7 @@ class FormItem:
 
     @property
     def max_marks(self) -> float:
-        return max_marks(dict(self.content))
+        return max_marks(self.content)
 
 
 @dataclass(frozen=True)
@@ -189,7 +188,7 @@ def score_attempt(
 
 
 def _score(slot: FormItem, answer: Any, marks: Mapping[int, float]) -> ItemResult:
-    content = dict(slot.content)
+    content = slot.content
     result: ItemScore = score_item(content, answer)
     if result.pending and slot.position in marks:
         earned = min(max(0.0, float(marks[slot.position])), result.max_marks)
@@ -248,20 +247,18 @@ def angoff_cut(scored: Sequence[FormItem], sem_adjustment: float = 0.0) -> Cut:
     missing = [slot.item for slot in scored if not slot.content.get("angoff")]
     if missing:
         raise ScoringError(f"No Angoff ratings for {', '.join(missing)}")
-    cut = sum(statistics.fmean(slot.content["angoff"]) * slot.max_marks for slot in scored)
-    judges = min(len(slot.content["angoff"]) for slot in scored)
-    per_judge = [
-        sum(slot.content["angoff"][judge] * slot.max_marks for slot in scored)
-        for judge in range(judges)
-    ]
-    maximum = sum(slot.max_marks for slot in scored)
+    ratings = [(slot.content["angoff"], slot.max_marks) for slot in scored]
+    cut = sum(sum(values) / len(values) * marks for values, marks in ratings)
+    judges = min(len(values) for values, _marks in ratings)
+    per_judge = [sum(values[judge] * marks for values, marks in ratings) for judge in range(judges)]
+    maximum = sum(marks for _values, marks in ratings)
     sem = binomial_sem(cut, maximum)
     adjusted = min(maximum, max(0.0, cut + sem_adjustment * sem))
     details = {
         "unadjusted": _round(cut),
         "judges": judges,
         "judge_cuts": [_round(value) for value in per_judge],
-        "judge_sd": _round(statistics.stdev(per_judge)) if len(per_judge) > 1 else 0.0,
+        "judge_sd": _round(sample_sd(per_judge)),
         "sem": _round(sem),
         "sem_adjustment": sem_adjustment,
     }
@@ -269,6 +266,14 @@ def angoff_cut(scored: Sequence[FormItem], sem_adjustment: float = 0.0) -> Cut:
     if sem_adjustment:
         description += f", adjusted by {sem_adjustment:+g} × SEM ({sem:.2f} marks)"
     return Cut(adjusted, "angoff", description, details)
+
+
+def sample_sd(values: Sequence[float]) -> float:
+    """Return the sample standard deviation in floats (statistics.stdev works in slow fractions)."""
+    if len(values) < 2:
+        return 0.0
+    mean = sum(values) / len(values)
+    return math.sqrt(sum((value - mean) ** 2 for value in values) / (len(values) - 1))
 
 
 def binomial_sem(score: float, maximum: float) -> float:

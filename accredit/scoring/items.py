@@ -7,6 +7,7 @@ are pending until an assessor marks them.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,13 +30,13 @@ class ItemScore:
         return math.isclose(self.marks, self.max_marks)
 
 
-def max_marks(content: dict[str, Any]) -> float:
+def max_marks(content: Mapping[str, Any]) -> float:
     if content["type"] == "written":
         return float(sum(criterion["marks"] for criterion in content["rubric"]))
     return 1.0
 
 
-def score_item(content: dict[str, Any], answer: Any) -> ItemScore:
+def score_item(content: Mapping[str, Any], answer: Any) -> ItemScore:
     """Return the marks an answer earns on an item, by the item's own scoring rule."""
     kind = content["type"]
     if kind == "written":
@@ -45,11 +46,11 @@ def score_item(content: dict[str, Any], answer: Any) -> ItemScore:
     return ItemScore(_RULES[kind](content, answer), 1.0)
 
 
-def _single(content: dict[str, Any], answer: Any) -> float:
+def _single(content: Mapping[str, Any], answer: Any) -> float:
     return 1.0 if answer == content["key"] else 0.0
 
 
-def _multiple(content: dict[str, Any], answer: Any) -> float:
+def _multiple(content: Mapping[str, Any], answer: Any) -> float:
     key, chosen = set(content["key"]), set(answer)
     if content.get("scoring", "all_or_nothing") == "all_or_nothing":
         return 1.0 if chosen == key else 0.0
@@ -58,7 +59,7 @@ def _multiple(content: dict[str, Any], answer: Any) -> float:
     return max(0.0, round(earned, 10))
 
 
-def _ordering(content: dict[str, Any], answer: Any) -> float:
+def _ordering(content: Mapping[str, Any], answer: Any) -> float:
     key = list(content["key"])
     if content.get("scoring", "all_or_nothing") == "all_or_nothing":
         return 1.0 if list(answer) == key else 0.0
@@ -66,12 +67,12 @@ def _ordering(content: dict[str, Any], answer: Any) -> float:
     return round(in_place / len(key), 10)
 
 
-def _numeric(content: dict[str, Any], answer: Any) -> float:
+def _numeric(content: Mapping[str, Any], answer: Any) -> float:
     tolerance = float(content.get("tolerance") or 0)
     return 1.0 if abs(float(answer) - float(content["key"])) <= tolerance + 1e-9 else 0.0
 
 
-def _text(content: dict[str, Any], answer: Any) -> float:
+def _text(content: Mapping[str, Any], answer: Any) -> float:
     accepted = {normalise_text(value) for value in content["accepted"]}
     return 1.0 if normalise_text(str(answer)) in accepted else 0.0
 

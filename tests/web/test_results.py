@@ -1,0 +1,196 @@
+"""Results: scored at submission, matching a hand calculation, released as the assessment says."""
+
+from __future__ import annotations
+
+import html
+import re
+import statistics
+
+import pytest
+from sqlalchemy import select
+
+from accredit.catalogue.importer import import_tree
+from accredit.delivery import service
+from accredit.models import AuditEvent, ItemVersion
+from accredit.models.delivery import AttemptItem, Response
+from accredit.models.results import Result
+from accredit.scoring.items import score_item
+from tests.conftest import Auth, csrf_token
+from tests.sitting import answer_for, assessment, write_tree
+
+
+def text(response):
+    stripped = re.sub(r"<[^>]+>", " ", response.get_data(as_text=True))
+    return re.sub(r"\s+", " ", html.unescape(stripped))
+
+
+@pytest.fixture
+def moderated_catalogue(db, tmp_path):
+    tree = write_tree(
+        tmp_path,
+        [
+            assessment("mini-test"),
+            assessment("mini-moderated", results={"release": "after_moderation", "review": True},
+                       competency_rule={"method": "conjunctive", "threshold_percent": 50}),
+        ],
+    )  # fmt: skip
+    report = import_tree(tree)
+    db.session.commit()
+    assert report.succeeded, report.run.errors
+
+
+def sit(app, candidate, key):
+    """Sit an assessment through the API, answering every question, and submit."""
+    client = app.test_client()
+    Auth(client).login(candidate.email)
+    token = csrf_token(client, "/candidate/")
+    body = client.post(f"/api/v1/assessments/{key}/attempts", headers={"X-CSRFToken": token}).json
+    for item in body["items"]:
+        client.put(
+            f"/api/v1/attempts/{body['id']}/responses/{item['position']}",
+            json={"answer": answer_for(item), "seq": 1}, headers={"X-CSRFToken": token},
+        )  # fmt: skip
+    client.post(f"/api/v1/attempts/{body['id']}/submit", headers={"X-CSRFToken": token})
+    return client, body["id"]
+
+
+def hand_calculation(db, attempt_id):
+    """Work the result out independently: keys, answers and the form's Angoff ratings."""
+    rows = db.session.execute(
+        select(AttemptItem, ItemVersion, Response)
+        .join(ItemVersion, ItemVersion.id == AttemptItem.item_version_id)
+        .outerjoin(Response, (Response.attempt_id == AttemptItem.attempt_id)
+                   & (Response.position == AttemptItem.position))
+        .where(AttemptItem.attempt_id == attempt_id)
+    ).all()  # fmt: skip
+    raw = cut = 0.0
+    per_statement: dict[str, list[float]] = {}
+    for _slot, version, response in rows:
+        marks = score_item(version.content, response.answer if response else None).marks
+        raw += marks
+        cut += statistics.fmean(version.content["angoff"])
+        for statement in version.content["competencies"]:
+            earned, possible = per_statement.get(statement, [0.0, 0.0])
+            per_statement[statement] = [earned + marks, possible + 1]
+    return raw, cut, per_statement
+
+
+def test_an_immediate_result_matches_a_hand_calculation(app, db, candidate, enrol):
+    enrol(candidate)
+    client, attempt_id = sit(app, candidate, "mini-test")
+    stored = db.session.scalar(select(Result).filter_by(attempt_id=attempt_id))
+    raw, cut, per_statement = hand_calculation(db, attempt_id)
+    assert stored.raw == pytest.approx(raw)
+    assert stored.maximum == 11
+    assert stored.cut == pytest.approx(cut)
+    assert stored.passed is (raw >= cut)
+    assert stored.released_at is not None
+    for statement in stored.profile:
+        earned, possible = per_statement[statement["statement"]]
+        assert (statement["earned"], statement["possible"]) == pytest.approx((earned, possible))
+    page = text(client.get(f"/candidate/attempts/{attempt_id}/result"))
+    assert f"Your score {raw:g} out of 11" in page
+    assert "Your competency profile" in page
+    assert 'role="img"' in client.get(f"/candidate/attempts/{attempt_id}/result").get_data(
+        as_text=True
+    )
+    api = client.get(f"/api/v1/attempts/{attempt_id}/result").json
+    assert api["raw"] == pytest.approx(raw)
+    assert api["outcome"] == ("passed" if raw >= cut else "not_passed")
+    assert "items" not in api, "this assessment does not allow review"
+
+
+def test_after_moderation_the_candidate_sees_only_awaiting(
+    app, db, candidate, moderated_catalogue, runner
+):
+    service.enrol(candidate, "mini-moderated", actor=None)
+    db.session.commit()
+    client, attempt_id = sit(app, candidate, "mini-moderated")
+    page = text(client.get(f"/candidate/attempts/{attempt_id}/result"))
+    assert "Submitted – awaiting result" in page
+    assert "Your score" not in page
+    assert "RATIONALE-OF" not in page
+    refused = client.get(f"/api/v1/attempts/{attempt_id}/result")
+    assert refused.status_code == 403
+    assert refused.json["error"]["code"] == "not_released"
+    assert "Submitted – awaiting result" in text(client.get("/candidate/"))
+
+    released = runner.invoke(args=["results", "release", "--assessment", "mini-moderated"])
+    assert "Released 1 results" in released.output
+    shown = client.get(f"/candidate/attempts/{attempt_id}/result")
+    assert "Your competency profile" in text(shown)
+    assert "RATIONALE-OF-" in text(shown), "this assessment allows review after release"
+    api = client.get(f"/api/v1/attempts/{attempt_id}/result").json
+    assert len(api["items"]) == 11
+    assert "Result available" in text(client.get("/candidate/"))
+    event = db.session.scalar(select(AuditEvent).filter_by(action="result.released"))
+    assert event.subject_id == str(attempt_id)
+
+
+def test_another_candidates_result_is_404(app, db, candidate, enrol, make_user):
+    enrol(candidate)
+    _client, attempt_id = sit(app, candidate, "mini-test")
+    other = make_user("candidate")
+    client = app.test_client()
+    Auth(client).login(other.email)
+    assert client.get(f"/api/v1/attempts/{attempt_id}/result").status_code == 404
+    assert client.get(f"/candidate/attempts/{attempt_id}/result").status_code == 404
+
+
+def test_recompute_reports_nothing_on_untouched_data_and_audits_applied_changes(
+    app, db, candidate, enrol, runner
+):
+    enrol(candidate)
+    _client, attempt_id = sit(app, candidate, "mini-test")
+    untouched = runner.invoke(args=["results", "recompute"])
+    assert untouched.exit_code == 0
+    assert "Checked 1 results: 0 would change." in untouched.output
+
+    # A response edited behind the service's back (a wrong answer made right): recompute
+    # notices and reports it.
+    row = db.session.scalar(select(Result).filter_by(attempt_id=attempt_id))
+    wrong = next(item for item in row.items if item["marks"] == 0 and isinstance(item["key"], str))
+    response = db.session.get(Response, (attempt_id, wrong["position"]))
+    response.answer = wrong["key"]
+    db.session.commit()
+    dry = runner.invoke(args=["results", "recompute", "--assessment", "mini-test"])
+    assert "1 would change" in dry.output
+    assert f"attempt {attempt_id}:" in dry.output
+    assert db.session.scalar(select(AuditEvent).filter_by(action="result.recomputed")) is None
+    applied = runner.invoke(args=["results", "recompute", "--apply"])
+    assert "1 changed" in applied.output
+    event = db.session.scalar(select(AuditEvent).filter_by(action="result.recomputed"))
+    assert event.details["after"]["raw"] == event.details["before"]["raw"] + 1
+    assert "0 would change" in runner.invoke(args=["results", "recompute"]).output
+
+
+def test_history_shows_every_attempt_and_each_statements_trend(app, db, candidate, enrol):
+    enrol(candidate)
+    client, _attempt_id = sit(app, candidate, "mini-test")
+    page = client.get("/candidate/history")
+    body = text(page)
+    assert "Assessment mini-test Passed" in body or "Assessment mini-test Not passed" in body
+    assert "Each statement across attempts" in body
+    assert "Percentage by statement and attempt" in body
+    assert "M1: First" in body
+
+
+def test_an_expired_attempt_is_scored_too(app, db, candidate, enrol, runner):
+    from datetime import UTC, datetime, timedelta
+
+    import time_machine
+
+    from tests.web.conftest import relogin
+
+    enrol(candidate)
+    client = app.test_client()
+    client.email = candidate.email
+    with time_machine.travel(datetime(2026, 11, 26, 9, 0, tzinfo=UTC), tick=False) as traveller:
+        relogin(client)
+        client.post("/api/v1/assessments/mini-test/attempts", headers={"X-CSRFToken": client.token})
+        traveller.shift(timedelta(minutes=11))
+        runner.invoke(args=["attempts", "sweep"])
+    row = db.session.scalar(select(Result))
+    assert row is not None
+    assert row.raw == 0
+    assert row.passed is False
