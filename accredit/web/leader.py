@@ -8,6 +8,7 @@ from flask_login import current_user
 from accredit.extensions import db
 from accredit.models import User
 from accredit.policy import LEADER_AREA, can_view_candidate, candidates_visible_to, guard_blueprint
+from accredit.results import views as results_view
 
 bp = Blueprint("leader", __name__, url_prefix="/leader")
 guard_blueprint(bp, LEADER_AREA)
@@ -27,4 +28,6 @@ def candidate(user_id: int) -> str:
     # Someone else's candidate is reported as missing, so ids reveal nothing.
     if person is None or not can_view_candidate(current_user, person):
         abort(404)
-    return render_template("leader/candidate.html", person=person)
+    return render_template(
+        "leader/candidate.html", person=person, history=results_view.history(person)
+    )

@@ -194,3 +194,59 @@ def test_an_expired_attempt_is_scored_too(app, db, candidate, enrol, runner):
     assert row is not None
     assert row.raw == 0
     assert row.passed is False
+
+
+def test_an_assessor_releases_a_moderated_result(
+    app, db, candidate, moderated_catalogue, make_user
+):
+    service.enrol(candidate, "mini-moderated", actor=None)
+    db.session.commit()
+    candidate_client, attempt_id = sit(app, candidate, "mini-moderated")
+    assessor = app.test_client()
+    Auth(assessor).login(make_user("assessor").email)
+    queue = text(assessor.get("/assessor/"))
+    assert "1 results waiting" in queue
+    row = db.session.scalar(select(Result).filter_by(attempt_id=attempt_id))
+    assert assessor.post(f"/assessor/results/{row.id}/release").status_code == 302
+    assert candidate_client.get(f"/api/v1/attempts/{attempt_id}/result").status_code == 200
+    assert "There is nothing to mark or release" in text(assessor.get("/assessor/"))
+
+
+def test_a_leader_sees_their_candidates_history(app, db, candidate, enrol, make_user):
+    enrol(candidate)
+    sit(app, candidate, "mini-test")
+    leader = make_user("leader", organisation=candidate.organisation)
+    client = app.test_client()
+    Auth(client).login(leader.email)
+    page = text(client.get(f"/leader/candidates/{candidate.id}"))
+    assert "Assessment mini-test" in page
+    assert "Each statement across attempts" in page
+
+
+class TestTheDemoAccreditationTest:
+    """The real demo test: the released outcome and profile match a hand calculation."""
+
+    def test_released_result_matches_a_hand_calculation(self, app, db, candidate, runner):
+        from pathlib import Path
+
+        import_tree(Path(__file__).resolve().parent.parent.parent / "question_banks")
+        service.enrol(candidate, "kssp-accreditation", actor=None)
+        db.session.commit()
+        client, attempt_id = sit(app, candidate, "kssp-accreditation")
+        assert client.get(f"/api/v1/attempts/{attempt_id}/result").status_code == 403
+        runner.invoke(args=["results", "release", "--assessment", "kssp-accreditation"])
+        api = client.get(f"/api/v1/attempts/{attempt_id}/result").json
+        raw, cut, per_statement = hand_calculation(db, attempt_id)
+        assert api["raw"] == pytest.approx(raw)
+        assert api["maximum"] == 30
+        assert api["pass_mark"]["marks"] == pytest.approx(cut, abs=1e-3)
+        assert api["outcome"] == ("passed" if raw >= cut else "not_passed")
+        assert {s["statement"] for s in api["profile"]} == set(per_statement)
+        for statement in api["profile"]:
+            earned, possible = per_statement[statement["statement"]]
+            assert statement["earned"] == pytest.approx(earned)
+            assert statement["possible"] == pytest.approx(possible)
+            assert statement["met"] is (100 * earned / possible >= 50)
+        page = text(client.get(f"/candidate/attempts/{attempt_id}/result"))
+        assert f"Your score {raw:g} out of 30" in page
+        assert "0 would change" in runner.invoke(args=["results", "recompute"]).output
