@@ -372,15 +372,20 @@ def close_overdue(attempt: Attempt, at: datetime | None = None) -> bool:
     return _close_as_expired(attempt, at)
 
 
-def _close_as_expired(attempt: Attempt, at: datetime) -> bool:
+def _mark_submitted(attempt: Attempt, submitted_at: datetime | None, submission: str) -> bool:
+    """Close an open attempt with one conditional update; True only for the call that closed it."""
     closed = db.session.execute(
         update(Attempt)
         .where(Attempt.id == attempt.id, Attempt.submitted_at.is_(None))
-        .values(submitted_at=attempt.deadline_at, submission="expired")
+        .values(submitted_at=submitted_at, submission=submission)
         .execution_options(synchronize_session=False)
     )
     db.session.refresh(attempt)
-    if closed.rowcount != 1:  # type: ignore[attr-defined]
+    return closed.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+
+
+def _close_as_expired(attempt: Attempt, at: datetime) -> bool:
+    if not _mark_submitted(attempt, attempt.deadline_at, "expired"):
         return False
     audit.record(
         "attempt.expired", actor=None, subject_type="attempt", subject_id=attempt.id,
@@ -496,14 +501,7 @@ def submit(candidate: User, attempt: Attempt) -> bool:
     if state_of(attempt, at) is AttemptState.EXPIRED:
         finalise_if_expired(attempt, at)
         return False
-    done = db.session.execute(
-        update(Attempt)
-        .where(Attempt.id == attempt.id, Attempt.submitted_at.is_(None))
-        .values(submitted_at=at, submission="candidate")
-        .execution_options(synchronize_session=False)
-    )
-    db.session.refresh(attempt)
-    if done.rowcount != 1:  # type: ignore[attr-defined]
+    if not _mark_submitted(attempt, at, "candidate"):
         return False
     audit.record(
         "attempt.submitted", actor=candidate, subject_type="attempt", subject_id=attempt.id,
