@@ -54,7 +54,9 @@ def start(assessment_id: str) -> tuple[Response, int]:
 def show(attempt_id: int) -> Response:
     attempt = service.attempt_for(current_user, attempt_id)
     service.finalise_if_expired(attempt)
-    return jsonify(sitting.payload(attempt))
+    # The page's timer re-syncs with ?items=false: it needs the clock, not every question.
+    with_items = request.args.get("items", "true") != "false"
+    return jsonify(sitting.payload(attempt, with_items=with_items))
 
 
 @bp.put("/attempts/<int:attempt_id>/responses/<int:position>")

@@ -230,7 +230,16 @@ def openapi_document() -> dict[str, Any]:
             "/attempts/{attempt_id}": {
                 "get": {
                     "summary": "The attempt: status, deadline, remaining time and items in order",
-                    "parameters": [ATTEMPT_ID],
+                    "parameters": [
+                        ATTEMPT_ID,
+                        {
+                            "name": "items",
+                            "in": "query",
+                            "required": False,
+                            "description": "false leaves out the items: enough for a timer's re-sync.",
+                            "schema": {"type": "boolean", "default": True},
+                        },
+                    ],
                     "responses": {"200": _ok("The attempt.", "Attempt"), **COMMON_ERRORS},
                 }
             },
