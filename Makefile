@@ -59,6 +59,8 @@ test: install lint typecheck test-sqlite
 
 bench: install
 	$(BIN)/python bench/banks.py
+	$(BIN)/python bench/scoring.py
+	$(BIN)/python bench/exam_day.py
 
 clean:
 	rm -rf $(STAMPS) $(VENV) node_modules accredit/static/govuk build dist
