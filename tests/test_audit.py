@@ -79,3 +79,25 @@ def test_appends_from_two_sessions_never_fork_the_chain(app, db):
             extension.session.commit()
     add_events(db, 1)
     assert audit.verify() == (6, None)
+
+
+def test_events_join_the_chain_only_when_the_transaction_commits(app, db):
+    from accredit.models import AuditChainHead
+
+    audit.record("test.pending", actor=None, subject_type="thing", subject_id=1)
+    # Nothing touches the chain (and its lock) until commit.
+    assert db.session.get(AuditChainHead, 1).seq == 0
+    assert db.session.scalar(select(AuditEvent)) is None
+    db.session.commit()
+    db.session.expire_all()
+    assert db.session.get(AuditChainHead, 1).seq == 1
+    assert [e.action for e in db.session.scalars(select(AuditEvent))] == ["test.pending"]
+
+
+def test_a_rolled_back_transaction_records_nothing(app, db):
+    audit.record("test.never", actor=None, subject_type="thing", subject_id=1)
+    db.session.rollback()
+    audit.record("test.kept", actor=None, subject_type="thing", subject_id=2)
+    db.session.commit()
+    assert [e.action for e in db.session.scalars(select(AuditEvent))] == ["test.kept"]
+    assert audit.verify() == (1, None)

@@ -7,7 +7,8 @@ from contextlib import closing
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
+from sqlalchemy.orm import Session
 
 from accredit import clock
 from accredit.audit.chain import canonical, link
@@ -21,6 +22,9 @@ def _json_safe(details: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(details, default=str))  # type: ignore[no-any-return]
 
 
+PENDING = "accredit.audit.pending"
+
+
 def record(
     action: str,
     *,
@@ -28,35 +32,58 @@ def record(
     subject_type: str,
     subject_id: object,
     details: dict[str, Any] | None = None,
-) -> AuditEvent:
-    """Append one event to the chain and return it, flushed but not committed."""
-    session = db.session
+) -> None:
+    """Record an event; it joins the chain when this transaction commits, or never.
+
+    Appending takes the chain's single lock, so it is left to the very end of
+    the transaction: work done after recording (scoring a submission, say) never
+    holds other requests waiting on the chain.
+    """
+    pending = db.session.info.setdefault(PENDING, [])
+    pending.append(
+        {
+            "occurred_at": clock.now(),
+            "actor_id": actor.id if actor is not None else None,
+            "action": action,
+            "subject_type": subject_type,
+            "subject_id": str(subject_id),
+            "details": _json_safe(details or {}),
+        }
+    )
+
+
+def _append(session: Session, entry: dict[str, Any]) -> None:
     # Claim the next link first: the UPDATE takes the row lock (PostgreSQL) or the
     # write lock (SQLite) before the previous hash is read, so appends serialise.
-    claimed = session.execute(
+    seq, prev_hash = session.execute(
         update(AuditChainHead)
         .where(AuditChainHead.id == 1)
         .values(seq=AuditChainHead.seq + 1)
         .returning(AuditChainHead.seq, AuditChainHead.last_hash)
     ).one()
-    seq, prev_hash = claimed
-    event = AuditEvent(
-        seq=seq,
-        occurred_at=clock.now(),
-        actor_id=actor.id if actor is not None else None,
-        action=action,
-        subject_type=subject_type,
-        subject_id=str(subject_id),
-        details=_json_safe(details or {}),
-        prev_hash=prev_hash,
-    )
+    event = AuditEvent(seq=seq, prev_hash=prev_hash, **entry)
     event.hash = link(prev_hash, _body(event))
     session.add(event)
     session.execute(
         update(AuditChainHead).where(AuditChainHead.id == 1).values(last_hash=event.hash)
     )
+
+
+@event.listens_for(Session, "before_commit")
+def _append_pending(session: Session) -> None:
+    """Add the transaction's recorded events to the chain, last thing before it commits."""
+    pending = session.info.pop(PENDING, None)
+    if not pending:
+        return
+    for entry in pending:
+        _append(session, entry)
     session.flush()
-    return event
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _discard_pending(session: Session, _previous: Any) -> None:
+    """A rolled-back transaction's events never happened."""
+    session.info.pop(PENDING, None)
 
 
 def _body(event: AuditEvent) -> str:
