@@ -39,6 +39,9 @@ def record(
     the transaction: work done after recording (scoring a submission, say) never
     holds other requests waiting on the chain.
     """
+    # Make sure a transaction is under way, so its rollback (which fires only for a
+    # transaction that exists) discards these events too.
+    db.session.connection()
     pending = db.session.info.setdefault(PENDING, [])
     pending.append(
         {
