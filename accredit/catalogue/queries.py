@@ -205,17 +205,21 @@ def bank_facts(bank_keys: set[str]) -> dict[str, tuple[list[ItemFacts], list[Sce
     facts: dict[str, tuple[list[ItemFacts], list[ScenarioFacts]]] = {
         key: ([], []) for key in bank_keys
     }
+    # Columns only: pools never need an item's content, which is most of a version row.
     rows = db.session.execute(
-        current_item_versions().join(Bank, Bank.id == Item.bank_id)
+        select(Item.key, Item.type, Item.status, ItemVersion.scenario_id,
+               ItemVersion.competencies, Bank.key)
+        .join(ItemVersion, (ItemVersion.item_id == Item.id)
+              & (ItemVersion.version == Item.current_version))
+        .join(Bank, Bank.id == Item.bank_id)
         .where(Bank.key.in_(bank_keys)).order_by(Item.key)
-        .add_columns(Bank.key)
     ).all()  # fmt: skip
-    for item, version, bank_key in rows:
+    for key, kind, status, scenario_id, competencies, bank_key in rows:
         facts[bank_key][0].append(
             ItemFacts(
-                id=item.key, type=item.type, status=item.status,
-                scenario_id=scenario_keys.get(version.scenario_id) if version.scenario_id else None,
-                competencies=tuple(version.competencies),
+                id=key, type=kind, status=status,
+                scenario_id=scenario_keys.get(scenario_id) if scenario_id else None,
+                competencies=tuple(competencies),
             )
         )  # fmt: skip
     scenarios = db.session.execute(

@@ -7,7 +7,7 @@ be explained and rebuilt from what the attempt recorded.
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from accredit.banks import ItemFacts, ScenarioFacts
@@ -50,13 +50,18 @@ Pools = Mapping[str, tuple[Sequence[ItemFacts], Sequence[ScenarioFacts]]]
 _Block = list[tuple[str, str | None, bool]]  # (item, scenario, pretest)
 
 
-def assemble(
-    spec: Assessment, pools: Pools, options: Mapping[str, ItemOptions], seed: int
-) -> list[Slot]:
-    """Return the form for this seed, or raise AssemblyError if a pool is too small."""
+OptionsFor = Callable[[list[str]], Mapping[str, ItemOptions]]
+
+
+def assemble(spec: Assessment, pools: Pools, options_for: OptionsFor, seed: int) -> list[Slot]:
+    """Return the form for this seed, or raise AssemblyError if a pool is too small.
+
+    Items are drawn first; ``options_for`` is then asked once, for the drawn items
+    only, for what is needed to order their options.
+    """
     rng = random.Random(seed)  # noqa: S311 (reproducible from the recorded seed, which is secret)
     used: set[str] = set()
-    slots: list[Slot] = []
+    drawn: list[tuple[int, str, str | None, bool]] = []
     for section_index, section in enumerate(spec.sections):
         blocks: list[_Block] = []
         for rule in section.draws:
@@ -64,11 +69,13 @@ def assemble(
             blocks.extend(_draw(rule, items, scenarios, used, rng))
         if spec.shuffle.items:
             rng.shuffle(blocks)
-        for block in blocks:
-            for item, scenario, pretest in block:
-                order = _option_order(options[item], spec.shuffle.options, rng)
-                slots.append(Slot(len(slots) + 1, section_index, item, scenario, pretest, order))
-    return slots
+        drawn.extend((section_index, *entry) for block in blocks for entry in block)
+    options = options_for([item for _section, item, _scenario, _pretest in drawn])
+    return [
+        Slot(position, section, item, scenario, pretest,
+             _option_order(options[item], spec.shuffle.options, rng))
+        for position, (section, item, scenario, pretest) in enumerate(drawn, start=1)
+    ]  # fmt: skip
 
 
 def _draw(

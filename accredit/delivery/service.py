@@ -277,17 +277,21 @@ def _new_attempt(
 ) -> Attempt:
     seed = secrets.randbits(62)
     banks = {rule.bank for section in spec.sections for rule in section.draws}
-    pools = bank_facts(banks)
-    current = _current_versions([item.id for items, _ in pools.values() for item in items])
-    options = {
-        key: ItemOptions(
-            type=row.content["type"],
-            options=tuple(option["id"] for option in row.content.get("options", [])),
-            key_order=tuple(row.content["key"]) if row.content["type"] == "ordering" else (),
-        )
-        for key, (_item, row) in current.items()
-    }
-    slots = assemble(spec, pools, options, seed)
+    current: dict[str, tuple[Item, ItemVersion]] = {}
+
+    def options_for(keys: list[str]) -> dict[str, ItemOptions]:
+        # Only the drawn items' versions are loaded: their content carries the options.
+        current.update(_current_versions(keys))
+        return {
+            key: ItemOptions(
+                type=row.content["type"],
+                options=tuple(option["id"] for option in row.content.get("options", [])),
+                key_order=tuple(row.content["key"]) if row.content["type"] == "ordering" else (),
+            )
+            for key, (_item, row) in current.items()
+        }
+
+    slots = assemble(spec, bank_facts(banks), options_for, seed)
     _opens, closes = window_of(enrolment, spec)
     number = (
         db.session.scalar(

@@ -56,14 +56,17 @@ def blueprint(**overrides):
 def test_the_same_seed_gives_the_same_form():
     pools, options = make_bank()
     spec = blueprint()
-    assert assemble(spec, pools, options, 1234) == assemble(spec, pools, options, 1234)
+    assert assemble(spec, pools, lambda keys: options, 1234) == assemble(
+        spec, pools, lambda keys: options, 1234
+    )
 
 
 def test_different_seeds_give_different_forms():
     pools, options = make_bank()
     spec = blueprint()
     forms = {
-        tuple(slot.item for slot in assemble(spec, pools, options, seed)) for seed in range(20)
+        tuple(slot.item for slot in assemble(spec, pools, lambda keys: options, seed))
+        for seed in range(20)
     }
     assert len(forms) > 15
 
@@ -72,7 +75,7 @@ def test_different_seeds_give_different_forms():
 @given(st.integers(min_value=0, max_value=2**62))
 def test_every_form_follows_the_blueprint(seed):
     pools, options = make_bank()
-    slots = assemble(blueprint(), pools, options, seed)
+    slots = assemble(blueprint(), pools, lambda keys: options, seed)
     items = [slot.item for slot in slots]
     assert len(items) == 3 + 3 + 2 + 6
     assert len(set(items)) == len(items), "an item is never drawn twice"
@@ -95,7 +98,7 @@ def test_every_form_follows_the_blueprint(seed):
 def test_ordering_items_never_start_in_the_right_order(seed):
     pools, options = make_bank()
     spec = blueprint(sections=[{"title": "O", "draws": [{"bank": "bank", "fixed": ["order-1"]}]}])
-    (slot,) = assemble(spec, pools, options, seed)
+    (slot,) = assemble(spec, pools, lambda keys: options, seed)
     assert slot.option_order != ("a", "b", "c", "d")
     assert sorted(slot.option_order) == ["a", "b", "c", "d"]
 
@@ -103,7 +106,7 @@ def test_ordering_items_never_start_in_the_right_order(seed):
 def test_options_keep_their_order_when_the_blueprint_says_so():
     pools, options = make_bank()
     spec = blueprint(shuffle={"items": False, "options": False})
-    for slot in assemble(spec, pools, options, 99):
+    for slot in assemble(spec, pools, lambda keys: options, 99):
         if options[slot.item].type == "single":
             assert slot.option_order == ("a", "b", "c", "d")
 
@@ -117,7 +120,7 @@ def test_a_pool_exhausted_by_earlier_rules_is_an_error():
         ]}]
     )  # fmt: skip
     with pytest.raises(AssemblyError, match="Only 0 items are left for S1"):
-        assemble(spec, pools, options, 1)
+        assemble(spec, pools, lambda keys: options, 1)
 
 
 def test_pretest_rules_mark_their_items():
@@ -128,5 +131,5 @@ def test_pretest_rules_mark_their_items():
             {"bank": "bank", "statements": ["S3"], "count": 1, "pretest": True},
         ]}]
     )  # fmt: skip
-    slots = assemble(spec, pools, options, 5)
+    slots = assemble(spec, pools, lambda keys: options, 5)
     assert sum(slot.pretest for slot in slots) == 1
