@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from accredit import audit, clock
 from accredit.banks import Assessment as AssessmentSpec
-from accredit.catalogue.queries import bank_facts
+from accredit.catalogue.queries import bank_facts, current_item_versions
 from accredit.delivery.answers import answer_rules, normalise_answer
 from accredit.delivery.assembly import ItemOptions, assemble
 from accredit.delivery.timing import (
@@ -321,14 +321,7 @@ def _new_attempt(
 
 
 def _current_versions(keys: list[str]) -> dict[str, tuple[Item, ItemVersion]]:
-    rows = db.session.execute(
-        select(Item, ItemVersion)
-        .join(
-            ItemVersion,
-            (ItemVersion.item_id == Item.id) & (ItemVersion.version == Item.current_version),
-        )
-        .where(Item.key.in_(keys))
-    ).all()
+    rows = db.session.execute(current_item_versions().where(Item.key.in_(keys))).all()
     return {row[0].key: (row[0], row[1]) for row in rows}
 
 
