@@ -220,7 +220,7 @@ def start_refusal(enrolment: Enrolment, spec: AssessmentSpec, at: datetime) -> s
     opens, closes = window_of(enrolment, spec)
     where = window_state(at, opens, closes)
     if where == "not_open" and opens is not None:
-        return f"This assessment opens on {_uk(opens)}"
+        return f"This assessment opens on {uk_time(opens)}"
     if where == "closed":
         return "The window for this assessment has closed"
     attempts = [a for a in enrolment.attempts if a.submitted_at is not None]
@@ -230,12 +230,8 @@ def start_refusal(enrolment: Enrolment, spec: AssessmentSpec, at: datetime) -> s
         last = max(attempt.submitted_at for attempt in attempts if attempt.submitted_at)
         allowed = last + timedelta(days=spec.attempts.cool_off_days)
         if at < allowed:
-            return f"You can sit this assessment again from {_uk(allowed)}"
+            return f"You can sit this assessment again from {uk_time(allowed)}"
     return None
-
-
-def _uk(moment: datetime) -> str:
-    return uk_time(moment)
 
 
 def start_attempt(candidate: User, assessment_key: str) -> tuple[Attempt, bool]:

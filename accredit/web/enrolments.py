@@ -29,7 +29,7 @@ from accredit.catalogue import queries
 from accredit.delivery import service
 from accredit.errors import DomainError
 from accredit.extensions import db
-from accredit.models import Assessment, User
+from accredit.models import User
 from accredit.models.delivery import Enrolment
 from accredit.policy import LEADER_AREA, can_view_candidate, candidates_visible_to, guard_blueprint
 from accredit.timefmt import UK
@@ -154,7 +154,7 @@ def edit(enrolment_id: int) -> Response | str:
         _fill(form, enrolment)
     if form.validate_on_submit():
         try:
-            _save(form, enrolment.candidate, _key(enrolment.assessment))
+            _save(form, enrolment.candidate, enrolment.assessment.key)
         except DomainError as error:
             form.reason.errors = [error.message]
         else:
@@ -165,10 +165,6 @@ def edit(enrolment_id: int) -> Response | str:
         "enrolments/edit.html", form=form, enrolment=enrolment, attempt=attempt,
         title=service.current_version(enrolment.assessment).title,
     )  # fmt: skip
-
-
-def _key(assessment: Assessment) -> str:
-    return assessment.key
 
 
 def _fill(form: AdjustmentForm, enrolment: Enrolment) -> None:
