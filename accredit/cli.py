@@ -23,7 +23,7 @@ from accredit.errors import DomainError
 from accredit.extensions import db
 from accredit.models import Assessment, Enrolment, Organisation, Result, Role, User
 from accredit.results import service as results
-from accredit.timefmt import UK
+from accredit.timefmt import UK, uk_time
 
 F = TypeVar("F", bound=Callable[..., Any])
 ISO_FORMATS = ["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
@@ -191,25 +191,50 @@ def enrol(
     opens: datetime | None,
     closes: datetime | None,
 ) -> None:
-    """Enrol a candidate on an assessment, with an optional window and extra time."""
+    """Enrol a candidate on an assessment, with an optional window and extra time.
+
+    An existing enrolment keeps its window and extra time: only the options given change it.
+    """
     candidate = db.session.scalar(select(User).filter_by(email=accounts.normalise_email(email)))
     if candidate is None:
         raise DomainError(f"No account for {email}")
-    delivery.check_adjustment(percent=extra_percent, minutes=extra_minutes, reason=reason)
-    enrolment = delivery.enrol(
-        candidate, assessment_id, actor=None, opens_at=_aware(opens), closes_at=_aware(closes)
-    )
-    if (
-        extra_percent
-        or extra_minutes
-        or enrolment.extra_time_percent
-        or enrolment.extra_time_minutes
-    ):
-        delivery.set_adjustment(
-            enrolment, percent=extra_percent, minutes=extra_minutes, reason=reason, actor=None
+    opens_at, closes_at = _aware(opens), _aware(closes)
+    try:
+        enrolment = delivery.enrolment_for(candidate, assessment_id)
+    except delivery.NotEnrolled:
+        delivery.check_adjustment(
+            extra_percent, extra_minutes, reason, opens_at=opens_at, closes_at=closes_at
         )
+        enrolment = delivery.enrol(
+            candidate, assessment_id, actor=None, opens_at=opens_at, closes_at=closes_at
+        )
+        if extra_percent or extra_minutes:
+            delivery.set_adjustment(
+                enrolment, percent=extra_percent, minutes=extra_minutes, reason=reason, actor=None
+            )
+        extra = delivery.adjustment_of(enrolment).describe()
+        click.echo(f"Enrolled {candidate.email} on {assessment_id} (extra time: {extra})")
+        return
+    if (extra_percent, extra_minutes, reason, opens_at, closes_at) == (None,) * 5:
+        extra = delivery.adjustment_of(enrolment).describe()
+        click.echo(
+            f"{candidate.email} is already enrolled on {assessment_id} (extra time: {extra}); "
+            "nothing changed"
+        )
+        return
+    new_extra = extra_percent is not None or extra_minutes is not None
+    moved = delivery.set_adjustment(
+        enrolment,
+        percent=extra_percent if new_extra else enrolment.extra_time_percent,
+        minutes=extra_minutes if new_extra else enrolment.extra_time_minutes,
+        reason=reason if reason is not None else enrolment.adjustment_reason,
+        window=(opens_at or enrolment.opens_at, closes_at or enrolment.closes_at),
+        actor=None,
+    )
     extra = delivery.adjustment_of(enrolment).describe()
-    click.echo(f"Enrolled {candidate.email} on {assessment_id} (extra time: {extra})")
+    click.echo(f"Changed {candidate.email}'s enrolment on {assessment_id} (extra time: {extra})")
+    if moved is not None and moved.deadline_at is not None:
+        click.echo(f"The open attempt's deadline moved to {uk_time(moved.deadline_at)} (UK time)")
 
 
 @attempts_cli.command("sweep")

@@ -116,34 +116,46 @@ def enrol(
     opens_at: datetime | None = None,
     closes_at: datetime | None = None,
 ) -> Enrolment:
-    """Enrol a candidate, or update the window of an existing enrolment."""
+    """Enrol a candidate. An existing enrolment is refused, never overwritten.
+
+    Its window and extra time were set on purpose: change them with
+    ``set_adjustment``, which records each change before and after.
+    """
     if candidate.role != Role.CANDIDATE:
         raise InvalidEnrolment(f"{candidate.email} is not a candidate")
     assessment = db.session.scalar(select(Assessment).filter_by(key=assessment_key))
     if assessment is None or assessment.status != "active":
         raise NotFound(f"No active assessment {assessment_key}")
-    if opens_at and closes_at and opens_at >= closes_at:
-        raise InvalidEnrolment("The window must close after it opens")
-    enrolment = db.session.scalar(
+    check_adjustment(None, None, None, opens_at=opens_at, closes_at=closes_at)
+    existing = db.session.scalar(
         select(Enrolment).filter_by(candidate_id=candidate.id, assessment_id=assessment.id)
     )
-    action = "enrolment.updated" if enrolment else "enrolment.added"
-    if enrolment is None:
-        enrolment = Enrolment(
-            candidate=candidate, assessment=assessment, enrolled_by_id=actor.id if actor else None
+    if existing is not None:
+        raise Conflict(
+            f"{candidate.email} is already enrolled on {assessment_key}: change that enrolment"
         )
-        db.session.add(enrolment)
-    enrolment.opens_at, enrolment.closes_at = opens_at, closes_at
+    enrolment = Enrolment(
+        candidate=candidate, assessment=assessment, enrolled_by_id=actor.id if actor else None,
+        opens_at=opens_at, closes_at=closes_at,
+    )  # fmt: skip
+    db.session.add(enrolment)
     db.session.flush()
     audit.record(
-        action, actor=actor, subject_type="enrolment", subject_id=enrolment.id,
+        "enrolment.added", actor=actor, subject_type="enrolment", subject_id=enrolment.id,
         details={"candidate": candidate.email, "assessment": assessment_key,
                  "opens_at": opens_at, "closes_at": closes_at},
     )  # fmt: skip
     return enrolment
 
 
-def check_adjustment(percent: int | None, minutes: int | None, reason: str | None) -> str | None:
+def check_adjustment(
+    percent: int | None,
+    minutes: int | None,
+    reason: str | None,
+    *,
+    opens_at: datetime | None = None,
+    closes_at: datetime | None = None,
+) -> str | None:
     """Refuse an impossible adjustment before anything is written; return the tidied reason."""
     reason = (reason or "").strip() or None
     if percent and minutes:
@@ -154,6 +166,8 @@ def check_adjustment(percent: int | None, minutes: int | None, reason: str | Non
         raise InvalidEnrolment("Extra time must be from 1% to 300%")
     if minutes is not None and not 1 <= minutes <= 600:
         raise InvalidEnrolment("Extra time must be from 1 to 600 minutes")
+    if opens_at and closes_at and opens_at >= closes_at:
+        raise InvalidEnrolment("The window must close after it opens")
     return reason
 
 
@@ -164,23 +178,48 @@ def set_adjustment(
     minutes: int | None,
     reason: str | None,
     actor: User | None,
+    window: tuple[datetime | None, datetime | None] | None = None,
 ) -> Attempt | None:
-    """Set (or clear) extra time, with its reason; move an open attempt's deadline at once."""
-    reason = check_adjustment(percent=percent, minutes=minutes, reason=reason)
-    before = adjustment_of(enrolment).describe()
+    """Set (or clear) extra time with its reason and, if given, the window (opens, closes).
+
+    Each change is audited before and after; saving what is already there records
+    nothing. An open attempt's deadline moves at once: return that attempt if its
+    deadline moved, or None if no deadline did.
+    """
+    opens_at, closes_at = window or (enrolment.opens_at, enrolment.closes_at)
+    reason = check_adjustment(
+        percent=percent, minutes=minutes, reason=reason, opens_at=opens_at, closes_at=closes_at
+    )
+    before = {
+        "extra_time": adjustment_of(enrolment).describe(), "reason": enrolment.adjustment_reason,
+        "opens_at": enrolment.opens_at, "closes_at": enrolment.closes_at,
+    }  # fmt: skip
     enrolment.extra_time_percent, enrolment.extra_time_minutes = percent or None, minutes or None
     enrolment.adjustment_reason = reason if (percent or minutes) else None
+    enrolment.opens_at, enrolment.closes_at = opens_at, closes_at
+    after = {
+        "extra_time": adjustment_of(enrolment).describe(), "reason": enrolment.adjustment_reason,
+        "opens_at": enrolment.opens_at, "closes_at": enrolment.closes_at,
+    }  # fmt: skip
+    if after == before:
+        return None
+    open_before = open_attempt(enrolment)
+    deadline_before = open_before.deadline_at if open_before else None
     moved = _move_open_deadline(enrolment)
     audit.record(
         "enrolment.adjusted", actor=actor, subject_type="enrolment", subject_id=enrolment.id,
-        details={"before": before, "after": adjustment_of(enrolment).describe(), "reason": reason,
+        details={"before": before["extra_time"], "after": after["extra_time"], "reason": reason,
+                 "changed": {name: {"before": before[name], "after": after[name]}
+                             for name in before if before[name] != after[name]},
                  "attempt": moved.id if moved else None,
+                 "deadline_before": deadline_before if moved else None,
                  "deadline_at": moved.deadline_at if moved else None},
     )  # fmt: skip
     return moved
 
 
 def _move_open_deadline(enrolment: Enrolment) -> Attempt | None:
+    """Recompute an open attempt's deadline; return the attempt only if the deadline changed."""
     attempt = db.session.scalar(
         select(Attempt).filter_by(enrolment_id=enrolment.id, submitted_at=None)
     )
@@ -188,11 +227,12 @@ def _move_open_deadline(enrolment: Enrolment) -> Attempt | None:
         return None
     spec = spec_of(attempt.assessment_version)
     _opens, closes = window_of(enrolment, spec)
+    before = attempt.deadline_at
     attempt.deadline_at = deadline(
         attempt.started_at, spec.time_limit_minutes, adjustment_of(enrolment), closes
     )
     db.session.flush()
-    return attempt
+    return attempt if attempt.deadline_at != before else None
 
 
 # Starting.
