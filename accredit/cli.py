@@ -150,12 +150,37 @@ def users_list() -> None:
 
 @audit_cli.command("verify")
 def audit_verify() -> None:
-    """Recompute the audit hash chain; exit 1 naming the first bad row."""
+    """Recompute the audit chain under its key and check every checkpoint; exit 1 naming the seq."""
     checked, problem = audit.verify()
     if problem is not None:
         click.echo(f"Audit chain broken after {checked} good events: {problem}", err=True)
         sys.exit(1)
     click.echo(f"Audit chain intact: {checked} events verified.")
+    path = audit.checkpoint_path()
+    if path.exists():
+        click.echo(f"Every checkpoint in {path} is still in the chain.")
+    else:
+        click.echo(f"No checkpoints in {path} yet: run `audit checkpoint` to detect truncation.")
+
+
+@audit_cli.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Record the chain's head outside the database, so a truncated chain is caught."""
+    _checkpoint()
+
+
+def _checkpoint() -> None:
+    done = audit.checkpoint()
+    if done.problem is not None:
+        click.echo(f"No audit checkpoint written: {done.problem}", err=True)
+        sys.exit(1)
+    if done.newest is None:
+        click.echo("Nothing to checkpoint: the audit trail is empty.")
+    elif done.written:
+        path = audit.checkpoint_path()
+        click.echo(f"Audit checkpoint at seq {done.newest.seq} written to {path}.")
+    else:
+        click.echo(f"Audit checkpoint unchanged: seq {done.newest.seq} is already recorded.")
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -240,12 +265,17 @@ def enrol(
 @attempts_cli.command("sweep")
 @transaction
 def attempts_sweep() -> None:
-    """Finalise every attempt whose time and grace have run out. Safe to run from cron."""
+    """Finalise every attempt whose time and grace have run out, then checkpoint the audit trail.
+
+    Safe to run from cron.
+    """
     counts = delivery.sweep()
     click.echo(
         f"Checked {counts['checked']} overdue attempts, finalised {counts['finalised']}; "
         f"{counts['open']} attempts still open."
     )
+    db.session.commit()  # first, so the checkpoint covers what the sweep recorded
+    _checkpoint()
 
 
 @results_cli.command("recompute")

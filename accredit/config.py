@@ -75,6 +75,12 @@ SETTINGS: dict[str, Setting] = {
         "", str, _database_url, "SQLAlchemy URL; default SQLite at instance/accredit.sqlite"
     ),
     "SECRET_KEY": Setting("", str, None, "signs sessions and CSRF tokens; required in production"),
+    "AUDIT_KEY": Setting(
+        "", str, None, "keys the audit trail's MAC; required in production, never in the database"
+    ),
+    "AUDIT_CHECKPOINT_FILE": Setting(
+        "", str, None, "append-only file of audit checkpoints; default in the instance folder"
+    ),
     "MAX_CONTENT_LENGTH": Setting(
         2 * 1024 * 1024, int, _at_least(1024), "largest request body in bytes"
     ),
@@ -151,14 +157,25 @@ def validate(config: Mapping[str, Any]) -> list[str]:
             problems.append("ACCREDIT_SECRET_KEY: required in production")
         elif len(key) < 32:
             problems.append("ACCREDIT_SECRET_KEY: must be at least 32 characters in production")
+        problems += _audit_key_problems(key, str(config.get("AUDIT_KEY") or ""))
         if str(config.get("DATABASE_URL") or "").startswith("sqlite:///:memory:"):
             problems.append("ACCREDIT_DATABASE_URL: an in-memory database cannot run production")
     return problems
 
 
-def development_secret(instance_path: Path) -> str:
+def _audit_key_problems(secret_key: str, audit_key: str) -> list[str]:
+    if not audit_key:
+        return ["ACCREDIT_AUDIT_KEY: required in production"]
+    if len(audit_key) < 32:
+        return ["ACCREDIT_AUDIT_KEY: must be at least 32 characters in production"]
+    if audit_key == secret_key:
+        return ["ACCREDIT_AUDIT_KEY: must differ from the secret key"]
+    return []
+
+
+def development_secret(instance_path: Path, name: str = "secret_key") -> str:
     """Return the instance folder's generated key, creating it once with mode 0600."""
-    path = instance_path / "secret_key"
+    path = instance_path / name
     if path.exists():
         return path.read_text().strip()
     instance_path.mkdir(parents=True, exist_ok=True)

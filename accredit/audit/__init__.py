@@ -1,5 +1,12 @@
-"""The audit trail: record events and verify the hash chain."""
+"""The audit trail: record events, verify the chain and checkpoint its head."""
 
-from accredit.audit.service import ChainBreak, record, verify
+from accredit.audit.service import (
+    ChainBreak,
+    Checkpointed,
+    checkpoint,
+    checkpoint_path,
+    record,
+    verify,
+)
 
-__all__ = ["ChainBreak", "record", "verify"]
+__all__ = ["ChainBreak", "Checkpointed", "checkpoint", "checkpoint_path", "record", "verify"]

@@ -1,4 +1,4 @@
-"""The audit trail: append-only events linked by a hash chain."""
+"""The audit trail: append-only events linked by a hash chain and sealed by a keyed MAC."""
 
 from __future__ import annotations
 
@@ -20,7 +20,10 @@ class AuditEvent(Base):
     """Who did what to which subject, when, and why.
 
     Each row carries the hash of the row before it, so editing or deleting any
-    row breaks the chain and ``flask audit verify`` names the first bad one.
+    row breaks the chain and ``flask audit verify`` names the first bad one. Its
+    ``mac`` seals its sequence number, hash and the MAC before it under a key kept
+    outside the database, so a forged or recomputed row fails verification too.
+    A row's id is its sequence number. Rows are never updated or deleted.
     """
 
     __tablename__ = "audit_events"
@@ -36,6 +39,7 @@ class AuditEvent(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    mac: Mapped[str] = mapped_column(String(64))
 
 
 class AuditChainHead(Base):

@@ -32,7 +32,10 @@ def test_development_key_is_generated_once_with_mode_0600(tmp_path):
 def test_production_refuses_to_start_without_a_secret_key(tmp_path):
     with pytest.raises(ConfigError) as raised:
         build(tmp_path, environ={"ACCREDIT_ENV": "production"})
-    assert raised.value.problems == ["ACCREDIT_SECRET_KEY: required in production"]
+    assert raised.value.problems == [
+        "ACCREDIT_SECRET_KEY: required in production",
+        "ACCREDIT_AUDIT_KEY: required in production",
+    ]
     assert not (tmp_path / "secret_key").exists()
 
 

@@ -42,7 +42,7 @@ def test_session_cookie_flags_in_development(client, auth, make_user):
 
 
 def test_cookies_are_secure_in_production(database_url, tmp_path):
-    app = make_app(database_url, tmp_path, ENV="production")
+    app = make_app(database_url, tmp_path, ENV="production", AUDIT_KEY="a" * 32)
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["REMEMBER_COOKIE_SECURE"] is True
     response = app.test_client().get("/login")
