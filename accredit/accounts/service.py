@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import false, func, select, update
 from sqlalchemy.orm import InstrumentedAttribute
 
 from accredit import audit, clock
@@ -182,17 +182,21 @@ def throttled_until(
 def authenticate(email: str, password: str, *, address: str) -> User:
     """Sign a user in, or raise LoginThrottled, WrongPassword or AccountInactive.
 
-    Every attempt is recorded, so the lock holds across workers and restarts; the
-    caller commits even when this raises, so failures are never lost.
+    Every attempt is recorded, whatever the email looks like, so the lock holds
+    across workers and restarts; the caller commits even when this raises, so
+    failures are never lost. Attempts at one email take turns, so parallel guesses
+    cannot all be checked before the first failure is counted.
     """
-    email, at, policy = normalise_email(email), clock.now(), ThrottlePolicy.from_config()
+    email, address = storable(normalise_email(email))[:320], storable(address)[:64]
+    _take_turns(email)
+    at, policy = clock.now(), ThrottlePolicy.from_config()
     until = throttled_until(email, address, policy, at)
     user = db.session.scalar(select(User).filter_by(email=email))
+    subject = user.id if user else email[:64]
     if until is not None:
         _remember(email, address, "throttled", at)
         audit.record(
-            "auth.login_throttled", actor=None, subject_type="user",
-            subject_id=user.id if user else email,
+            "auth.login_throttled", actor=None, subject_type="user", subject_id=subject,
             details={"email": email, "address": address, "until": until.isoformat()},
         )  # fmt: skip
         raise LoginThrottled(until)
@@ -201,10 +205,10 @@ def authenticate(email: str, password: str, *, address: str) -> User:
             hasher().verify(hasher().decoy, password)  # same cost for unknown emails
         _remember(email, address, "failed", at)
         audit.record(
-            "auth.login_failed", actor=None, subject_type="user",
-            subject_id=user.id if user else email, details={"email": email, "address": address},
+            "auth.login_failed", actor=None, subject_type="user", subject_id=subject,
+            details={"email": email, "address": address},
         )  # fmt: skip
-        raise WrongPassword(_lock_started(email, address, user, policy, at))
+        raise WrongPassword(_lock_started(email, address, subject, policy, at))
     if not user.active:
         _remember(email, address, "failed", at)
         raise AccountInactive("This account has been deactivated. Contact your administrator")
@@ -218,14 +222,38 @@ def authenticate(email: str, password: str, *, address: str) -> User:
     return user
 
 
+def storable(text: str) -> str:
+    """Return text every database can store: NUL and lone surrogates become U+FFFD."""
+    if text.isascii() and "\x00" not in text:
+        return text
+    return "".join(
+        "\ufffd" if character == "\x00" or "\ud800" <= character <= "\udfff" else character
+        for character in text
+    )
+
+
+def _take_turns(email: str) -> None:
+    """Hold this transaction's sign-in turn for an email until it commits.
+
+    Checking the lock and recording the attempt are then one step: a parallel
+    attempt at the same email waits, and sees this one's failure when it counts.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        key = func.hashtextextended(f"accredit.sign-in:{email}", 0)
+        db.session.execute(select(func.pg_advisory_xact_lock(key)))
+    else:
+        # SQLite has one writer at a time, and a write takes that turn until commit.
+        db.session.execute(update(LoginAttempt).where(false()).values(outcome="failed"))
+
+
 def _lock_started(
-    email: str, address: str, user: User | None, policy: ThrottlePolicy, at: datetime
+    email: str, address: str, subject: object, policy: ThrottlePolicy, at: datetime
 ) -> datetime | None:
     """Audit and return the lock's end when this failure is the one that engaged it."""
     until = throttled_until(email, address, policy, at)
     if until is not None:
         audit.record(
-            "auth.locked", actor=None, subject_type="user", subject_id=user.id if user else email,
+            "auth.locked", actor=None, subject_type="user", subject_id=subject,
             details={"email": email, "address": address, "until": until.isoformat()},
         )  # fmt: skip
     return until
@@ -233,11 +261,28 @@ def _lock_started(
 
 def _remember(email: str, address: str, outcome: str, at: datetime) -> None:
     db.session.add(
-        LoginAttempt(
-            email=email[:320], client_address=address[:64], outcome=outcome, attempted_at=at
-        )
+        LoginAttempt(email=email, client_address=address, outcome=outcome, attempted_at=at)
     )
     db.session.flush()
+
+
+def sign_out(user: User) -> None:
+    """End the user's sessions on the server: every cookie issued so far is refused.
+
+    Sessions are signed cookies that carry the account's session version, so this
+    signs the account out on every device, not only the one that asked.
+    """
+    user.session_version += 1
+    audit.record("auth.logout", actor=user, subject_type="user", subject_id=user.id)
+
+
+def end_sessions(user: User, *, actor: User | None) -> None:
+    """End every signed-in session of an account, for an administrator."""
+    user.session_version += 1
+    audit.record(
+        "user.sessions_ended", actor=actor, subject_type="user", subject_id=user.id,
+        details={"email": user.email},
+    )  # fmt: skip
 
 
 def change_password(user: User, *, current: str, new: str) -> None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from sqlalchemy import func, select
+from werkzeug.wrappers import Response
 
+from accredit.accounts import service as accounts
 from accredit.catalogue import queries
 from accredit.catalogue.presentation import candidate_view
 from accredit.extensions import db
@@ -102,3 +105,14 @@ def users() -> str:
         select(User).order_by(User.role, User.email).options(db.joinedload(User.organisation))
     ).all()
     return render_template("admin/users.html", people=people)
+
+
+@bp.route("/users/<int:user_id>/sessions/end", methods=["POST"])
+def end_sessions(user_id: int) -> Response:
+    """Sign an account out everywhere: every cookie issued to it so far is refused."""
+    person = db.session.get(User, user_id)
+    if person is None:
+        abort(404)
+    accounts.end_sessions(person, actor=current_user._get_current_object())
+    flash(f"{person.email} has been signed out everywhere.", "success")
+    return redirect(url_for("admin.users"))

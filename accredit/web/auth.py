@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import unquote, urlsplit
+
 from flask import Blueprint, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
@@ -10,7 +12,6 @@ from werkzeug.wrappers import Response
 from wtforms import PasswordField, StringField, SubmitField
 from wtforms.validators import InputRequired, Length
 
-from accredit import audit
 from accredit.accounts import service as accounts
 from accredit.policy import public, signed_in
 from accredit.timefmt import uk_time
@@ -24,7 +25,9 @@ class LoginForm(FlaskForm):
     email = StringField(
         "Email address",
         widget=GovTextInput(),
-        validators=[InputRequired("Enter your email address"), Length(max=320)],
+        # No length or format check: every try, however malformed, is recorded and
+        # counts towards the locks.
+        validators=[InputRequired("Enter your email address")],
     )
     password = PasswordField(
         "Password",
@@ -35,10 +38,32 @@ class LoginForm(FlaskForm):
 
 
 def safe_next(target: str | None) -> str | None:
-    """Return a local path to go to after signing in, or None; never another site."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    """Return a path on this site to go to after signing in, or None; never another site.
+
+    Browsers drop tabs and newlines from addresses, read a backslash as a slash and
+    undo percent-encoding, so each of those is undone (repeatedly) before checking,
+    and anything that could still leave the site is refused.
+    """
+    if not target or len(target) > 2000:
         return None
-    return target
+    seen = target
+    for _ in range(5):  # layered encodings such as %2509
+        if _leaves_site(seen):
+            return None
+        decoded = unquote(seen)
+        if decoded == seen:
+            return target
+        seen = decoded
+    return None
+
+
+def _leaves_site(target: str) -> bool:
+    if any(ord(character) < 0x20 or ord(character) == 0x7F for character in target):
+        return True  # tabs, CR and LF: browsers drop them, headers cannot carry them
+    if "\\" in target or not target.startswith("/") or target.startswith("//"):
+        return True
+    parts = urlsplit(target)
+    return bool(parts.scheme or parts.netloc)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -85,7 +110,8 @@ def throttled_message(error: accounts.LoginThrottled) -> str:
 @bp.route("/logout", methods=["POST"])
 @signed_in
 def logout() -> Response:
-    audit.record("auth.logout", actor=current_user, subject_type="user", subject_id=current_user.id)
+    # Ends the session on the server too: a copy of this cookie is refused from now on.
+    accounts.sign_out(current_user._get_current_object())
     logout_user()
     session.clear()
     return redirect(url_for("auth.login", signed_out=1))

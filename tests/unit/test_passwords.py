@@ -1,10 +1,11 @@
-"""The password policy, as plain rules."""
+"""The password policy, and sign-in text made storable, as plain rules."""
 
 from __future__ import annotations
 
 import pytest
 
 from accredit.accounts.passwords import Hasher, password_problems
+from accredit.accounts.service import storable
 
 
 @pytest.mark.parametrize(
@@ -36,3 +37,17 @@ def test_hasher_uses_argon2id_and_verifies():
     assert hasher.verify(hashed, "tidal-saffron-keystone")
     assert not hasher.verify(hashed, "tidal-saffron-keystonE")
     assert not hasher.verify("not a hash", "anything")
+
+
+@pytest.mark.parametrize(
+    ("text", "stored"),
+    [
+        ("someone@example.org", "someone@example.org"),
+        ("nul\x00byte", "nul\ufffdbyte"),
+        ("lone\udc80surrogate", "lone\ufffdsurrogate"),
+        ("café@example.org", "café@example.org"),
+    ],
+)
+def test_sign_in_text_is_made_storable_on_every_database(text, stored):
+    assert storable(text) == stored
+    stored.encode("utf-8")  # PostgreSQL takes only valid UTF-8

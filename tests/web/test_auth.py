@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
 
 import pytest
 import time_machine
 from sqlalchemy import func, select
 
 from accredit.models import AuditEvent, LoginAttempt, User
+from accredit.web.auth import safe_next
 from tests.conftest import PASSWORD, Auth
 
 T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
@@ -133,6 +136,117 @@ def test_next_parameter_only_goes_to_local_paths(client, make_user):
         )
         assert response.headers["Location"] == expected
         client.post("/logout")
+
+
+OFF_SITE = [
+    "/%09/evil.com", "/\t/evil.com", "/%5Cevil.com", "%2F%2Fevil.com", "///evil.com",
+    "/\\evil.com", "\\\\evil.com", "https://evil.com", "//evil.com", "http:evil.com",
+    "javascript:alert(1)", "JaVaScRiPt:alert(1)", "data:text/html,hi", "/%2F%2Fevil.com",
+    "/%252F%252Fevil.com", "/%25%30%39/evil.com", "/%0d%0aSet-Cookie:x=1", "/\r\n/evil.com",
+    "/admin/\r\nLocation: https://evil.com", "\t//evil.com", " //evil.com", "/\x00/evil.com",
+    "/%E3%80%82/x/%5C%5Cevil.com", "",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("target", OFF_SITE)
+def test_next_never_leaves_the_site(target):
+    assert safe_next(target) is None
+
+
+@pytest.mark.parametrize(
+    "target", ["/admin/users", "/admin/items?bank=mini&page=2", "/candidate/attempts/3/items/1"]
+)
+def test_next_keeps_paths_on_this_site(target):
+    assert safe_next(target) == target
+
+
+@pytest.mark.parametrize("target", OFF_SITE)
+def test_signing_in_with_an_off_site_next_goes_home(client, make_user, target):
+    user = make_user("admin")
+    response = client.post(
+        "/login?" + urlencode({"next": target}), data={"email": user.email, "password": PASSWORD}
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/admin/"
+
+
+@pytest.mark.parametrize(
+    "email",
+    [
+        "a" * 65 + "@example.org",
+        "x" * 400,
+        "not-an-email",
+        "   ",
+        "nul\x00byte@example.org",
+        "quote'\"<script>@example.org",
+    ],
+)
+def test_any_failed_sign_in_is_recorded_and_counts_towards_the_address_lock(
+    app, db, client, auth, make_user, email
+):
+    app.config["ACCREDIT_LOGIN_MAX_FAILURES_PER_ADDRESS"] = 3
+    victim = make_user("assessor")
+    with time_machine.travel(T0, tick=False):
+        for _ in range(3):
+            response = auth.login(email, "wrong-password-here")
+            assert response.status_code == 200
+            assert "Enter a correct email address and password" in response.get_data(as_text=True)
+        assert auth.login(victim.email, PASSWORD).status_code == 429
+    failed = db.session.scalars(select(LoginAttempt).filter_by(outcome="failed")).all()
+    assert len(failed) == 3
+    assert all(len(row.email) <= 320 and "\x00" not in row.email for row in failed)
+    events = db.session.scalars(select(AuditEvent).filter_by(action="auth.login_failed")).all()
+    assert len(events) == 3
+    assert all(len(event.subject_id) <= 64 for event in events)
+
+
+def test_an_email_that_is_not_utf8_is_a_failed_sign_in(db, client, make_user):
+    response = client.post(
+        "/login",
+        data=b"email=bad%ED%B2%80byte%40example.org&password=wrong-password-here",
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert response.status_code == 200
+    assert "Enter a correct email address and password" in response.get_data(as_text=True)
+    assert db.session.scalar(select(LoginAttempt.outcome)) == "failed"
+
+
+def test_parallel_wrong_passwords_check_at_most_the_limit(app, db, make_user, monkeypatch):
+    """24 wrong passwords at once: the lock holds, so only the first 5 are ever checked."""
+    user = make_user("candidate")
+    hasher = app.extensions["accredit.hasher"]
+    checked, counting = [], threading.Lock()
+    real_verify = hasher.verify
+
+    def counting_verify(password_hash, password):
+        if password_hash == user_hash:
+            with counting:
+                checked.append(password)
+        return real_verify(password_hash, password)
+
+    user_hash = user.password_hash
+    monkeypatch.setattr(hasher, "verify", counting_verify)
+    clients = [app.test_client() for _ in range(24)]
+    barrier, statuses = threading.Barrier(24), [None] * 24
+
+    def guess(index):
+        barrier.wait()
+        statuses[index] = Auth(clients[index]).login(user.email, f"wrong-guess-{index}").status_code
+
+    threads = [threading.Thread(target=guess, args=(index,)) for index in range(24)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert len(checked) <= 5, f"{len(checked)} passwords were checked past the limit of 5"
+    outcomes = dict(
+        db.session.execute(
+            select(LoginAttempt.outcome, func.count()).group_by(LoginAttempt.outcome)
+        ).all()
+    )
+    assert outcomes == {"failed": 5, "throttled": 19}
+    assert sorted(statuses) == [200] * 5 + [429] * 19
 
 
 def test_logout_ends_the_session(client, auth, make_user):
