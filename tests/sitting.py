@@ -44,7 +44,22 @@ ITEMS = [
       for n in range(3)],
 ]  # fmt: skip
 
-SCENARIOS = [{"id": "scn-mini", "title": "The Smith family", "vignette": "VIGNETTE of the family."}]
+
+def _practice_copy(item: dict[str, Any]) -> dict[str, Any]:
+    """A practice-only twin of an item: the practice test never draws accreditation items."""
+    copy = {**item, "id": f"p{item['id']}", "use": ["practice"],
+            "rationale": f"RATIONALE-OF-p{item['id']}"}  # fmt: skip
+    if "scenario" in item:
+        copy["scenario"] = "scn-mini-practice"
+    return copy
+
+
+ITEMS += [_practice_copy(item) for item in list(ITEMS)]
+
+SCENARIOS = [
+    {"id": "scn-mini", "title": "The Smith family", "vignette": "VIGNETTE of the family."},
+    {"id": "scn-mini-practice", "title": "The Jones family", "vignette": "VIGNETTE of the Joneses."},
+]
 
 
 def assessment(key: str, **overrides: Any) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from accredit.models.banks import (
 from accredit.models.base import Base
 from accredit.models.delivery import Attempt, AttemptItem, Enrolment, Response
 from accredit.models.people import LoginAttempt, Organisation, Role, User
-from accredit.models.results import Result
+from accredit.models.results import Result, ScoredPosition
 
 __all__ = [
     "Assessment",
@@ -41,6 +41,7 @@ __all__ = [
     "Role",
     "Scenario",
     "ScenarioVersion",
+    "ScoredPosition",
     "Statement",
     "User",
 ]

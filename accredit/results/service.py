@@ -2,8 +2,12 @@
 
 A result is computed once, when its attempt is submitted or expires, by
 ``accredit.scoring.attempt.score_attempt``, from the attempt's frozen form (the
-item versions and keys it used), its responses and any assessor marks. It then
-changes only through an audited action.
+item versions and keys it used), its responses and any assessor marks, and
+stored with one row per position (``ScoredPosition``). It then changes only
+through an audited action, which adds a new revision of those rows.
+
+Results build on delivery's models but never call delivery: delivery's one
+``finish`` step closes an attempt and calls ``record``.
 """
 
 from __future__ import annotations
@@ -15,8 +19,8 @@ from typing import Any
 from sqlalchemy import select
 
 from accredit import audit, clock
-from accredit.delivery import service as delivery
-from accredit.errors import DomainError
+from accredit.banks import Assessment as AssessmentSpec
+from accredit.errors import DomainError, NotFound
 from accredit.extensions import db
 from accredit.models import (
     Assessment,
@@ -27,8 +31,9 @@ from accredit.models import (
     User,
 )
 from accredit.models.delivery import Attempt, AttemptItem, Response
-from accredit.models.results import Result
+from accredit.models.results import Result, ScoredPosition
 from accredit.scoring.attempt import AttemptResult, FormItem, Rules, score_attempt
+from accredit.scoring.items import ItemScore, score_item
 
 
 class NotReleased(DomainError):
@@ -39,6 +44,10 @@ class NotReleased(DomainError):
 class NotScored(DomainError):
     code = "not_scored"
     status = 409
+
+
+def spec_of(version: AssessmentVersion) -> AssessmentSpec:
+    return AssessmentSpec.model_validate(version.content)
 
 
 def form_of(attempt: Attempt) -> list[FormItem]:
@@ -105,13 +114,56 @@ def _apply(row: Result, result: AttemptResult) -> None:
     row.scored_at = clock.now()
 
 
+def _slots(attempt: Attempt) -> dict[int, AttemptItem]:
+    return {
+        slot.position: slot
+        for slot in db.session.scalars(select(AttemptItem).filter_by(attempt_id=attempt.id))
+    }
+
+
+def _add_positions(row: Result, attempt: Attempt, result: AttemptResult) -> None:
+    """Store the result's positions as rows of its current revision."""
+    slots = _slots(attempt)
+    for item in result.items:
+        slot = slots[item.position]
+        db.session.add(
+            ScoredPosition(
+                result_id=row.id, revision=row.revision, attempt_id=attempt.id,
+                position=item.position, item_id=slot.item_id,
+                item_version_id=slot.item_version_id, key=item.key, answer=item.answer,
+                marks=item.marks, max_marks=item.max_marks, pending=item.pending,
+                pretest=item.pretest, scored_at=row.scored_at,
+            )
+        )  # fmt: skip
+
+
+def scored_positions(row: Result) -> list[ScoredPosition]:
+    """The current revision's scored positions of a result, in order."""
+    return list(
+        db.session.scalars(
+            select(ScoredPosition)
+            .filter_by(result_id=row.id, revision=row.revision)
+            .order_by(ScoredPosition.position)
+        )
+    )
+
+
+def _positions_summary(items: Any) -> list[list[Any]]:
+    return [[item.position, round(item.marks, 6), item.pending] for item in items]
+
+
 def stored_summary(row: Result) -> dict[str, Any]:
     return {
         "raw": round(row.raw, 6), "maximum": round(row.maximum, 6),
         "pending": row.status == "pending", "cut": round(row.cut, 6),
         "cut_method": row.cut_method, "passed": row.passed, "profile": row.profile,
         "scoring_version": row.scoring_version,
+        "positions": _positions_summary(scored_positions(row)),
     }  # fmt: skip
+
+
+def computed_summary(result: AttemptResult) -> dict[str, Any]:
+    return {**result.summary(), "positions": _positions_summary(result.items)}
 
 
 def record(attempt: Attempt) -> Result:
@@ -120,12 +172,14 @@ def record(attempt: Attempt) -> Result:
     if existing is not None:
         return existing
     result = compute(attempt)
-    row = Result(attempt_id=attempt.id)
+    row = Result(attempt_id=attempt.id, revision=1)
     _apply(row, result)
-    spec = delivery.spec_of(attempt.assessment_version)
+    spec = spec_of(attempt.assessment_version)
     if spec.results.release == "immediate" and not result.pending:
         row.released_at = row.scored_at
     db.session.add(row)
+    db.session.flush()
+    _add_positions(row, attempt, result)
     db.session.flush()
     audit.record(
         "result.scored", actor=None, subject_type="attempt", subject_id=attempt.id,
@@ -149,12 +203,29 @@ def release(row: Result, *, actor: User | None, reason: str = "") -> bool:
 
 
 def released_result(attempt: Attempt) -> Result:
-    """Return the attempt's result if it has been released to the candidate."""
-    delivery.finalise_if_expired(attempt)
+    """Return the attempt's result if it has been released to the candidate. Writes nothing."""
     row = db.session.scalar(select(Result).filter_by(attempt_id=attempt.id))
     if row is None or row.released_at is None:
         raise NotReleased("This result has not been released yet")
     return row
+
+
+def score_position(attempt: Attempt, position: int) -> ItemScore:
+    """Score one position of an open practice attempt as it stands, for its feedback.
+
+    The same rule as the attempt's result (``score_item`` on the frozen item version).
+    """
+    found = db.session.execute(
+        select(ItemVersion.content, Response.answer)
+        .select_from(AttemptItem)
+        .join(ItemVersion, ItemVersion.id == AttemptItem.item_version_id)
+        .outerjoin(Response, (Response.attempt_id == AttemptItem.attempt_id)
+                   & (Response.position == AttemptItem.position))
+        .where(AttemptItem.attempt_id == attempt.id, AttemptItem.position == position)
+    ).one_or_none()  # fmt: skip
+    if found is None:
+        raise NotFound("No such question in this attempt")
+    return score_item(found[0], found[1])
 
 
 @dataclass(frozen=True)
@@ -170,10 +241,12 @@ class Change:
         parts = [
             f"{key} {self.before.get(key)!r} -> {self.after[key]!r}"
             for key in changed
-            if key != "profile"
+            if key not in ("profile", "positions")
         ]
         if "profile" in changed:
             parts.append("competency profile")
+        if "positions" in changed:
+            parts.append("marks of scored positions")
         return f"attempt {self.attempt_id}: " + "; ".join(parts)
 
 
@@ -193,15 +266,15 @@ def recompute(
 ) -> tuple[int, list[Change]]:
     """Recompute every submitted attempt's result from stored facts; report, and apply if asked.
 
-    Expired attempts are finalised first, so the comparison covers every finished attempt.
+    Run the sweep first (the command line does) so the comparison covers every
+    finished attempt; this function itself writes only with ``apply``.
     """
-    delivery.sweep()
     checked, changes = 0, []
     for attempt in submitted_attempts(assessment_key):
         checked += 1
         row = db.session.scalar(select(Result).filter_by(attempt_id=attempt.id))
         result = compute(attempt)
-        after = result.summary()
+        after = computed_summary(result)
         before = stored_summary(row) if row else None
         if before == after:
             continue
@@ -219,7 +292,10 @@ def _store_change(
         record(attempt)
         return
     _apply(row, result)
+    row.revision += 1
+    db.session.flush()
+    _add_positions(row, attempt, result)
     audit.record(
         "result.recomputed", actor=actor, subject_type="attempt", subject_id=attempt.id,
-        details={"before": before, "after": result.summary()},
+        details={"before": before, "after": computed_summary(result), "revision": row.revision},
     )  # fmt: skip

@@ -8,7 +8,7 @@ from flask_login import current_user
 from accredit.extensions import db
 from accredit.models import User
 from accredit.policy import LEADER_AREA, can_view_candidate, candidates_visible_to, guard_blueprint
-from accredit.results import views as results_view
+from accredit.results import queries as results_queries
 
 bp = Blueprint("leader", __name__, url_prefix="/leader")
 guard_blueprint(bp, LEADER_AREA)
@@ -29,5 +29,5 @@ def candidate(user_id: int) -> str:
     if person is None or not can_view_candidate(current_user, person):
         abort(404)
     return render_template(
-        "leader/candidate.html", person=person, history=results_view.history(person)
+        "leader/candidate.html", person=person, history=results_queries.history(person)
     )

@@ -65,12 +65,26 @@ def answer_key(content: dict[str, Any]) -> str:
     return "Marked by assessors against the rubric"
 
 
+def answer_in_words(content: dict[str, Any]) -> str:
+    """Describe an item's key for a candidate: options by their text, never by internal ids."""
+    options = {option["id"]: option["text"] for option in content.get("options", [])}
+    kind, key = content["type"], content.get("key") or []
+    if kind == "single":
+        return options.get(key, "")
+    if kind == "multiple":
+        return "; ".join(options[option] for option in key)
+    if kind == "ordering":
+        return " → ".join(f"{number}. {options[option]}" for number, option in enumerate(key, 1))
+    return answer_key(content)
+
+
 def markdown(text: str) -> Markup:
     return Markup(render_markdown(text))  # noqa: S704 (sanitised by nh3)
 
 
 def init_app(app: Flask) -> None:
     app.add_template_filter(option_item)
+    app.add_template_filter(answer_in_words)
     app.add_template_filter(choice)
     app.add_template_filter(answer_key)
     app.add_template_filter(markdown)

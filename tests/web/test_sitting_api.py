@@ -130,17 +130,25 @@ def test_invalid_answers_and_bodies_are_refused(sitter):
     assert missing.status_code == 404
 
 
-def test_saves_are_accepted_in_the_grace_period_then_refused_with_409(db, sitter):
+def test_saves_are_accepted_in_the_grace_period_then_refused_with_409(db, sitter, runner):
     with time_machine.travel(T0, tick=False) as traveller:
         body = start(relogin(sitter)).json
         url = f"/api/v1/attempts/{body['id']}/responses/1"
         answer = answer_for(body["items"][0])
-        traveller.shift(timedelta(minutes=10, seconds=20))  # past the deadline, inside the grace
+        traveller.shift(timedelta(minutes=10, seconds=5))  # past the deadline, inside the grace
         assert put(sitter, url, {"answer": answer, "seq": 1}).status_code == 200
-        traveller.shift(timedelta(seconds=15))  # past the grace period
+        traveller.shift(timedelta(seconds=10))  # past the grace period
         late = put(sitter, url, {"answer": answer, "seq": 2})
         assert late.status_code == 409
         assert late.json["error"]["code"] == "deadline_passed"
+        # A refused save writes nothing; a read shows the state the times give.
+        assert db.session.get(Attempt, body["id"]).submitted_at is None
+        read = sitter.get(f"/api/v1/attempts/{body['id']}?items=false").json
+        assert read["status"] == "expired"
+        assert read["remaining_seconds"] == 0
+        assert audit_count(db, "attempt.expired") == 0
+        # The sweep closes it.
+        assert "finalised 1" in runner.invoke(args=["attempts", "sweep"]).output
     attempt = db.session.get(Attempt, body["id"])
     db.session.refresh(attempt)
     assert attempt.submission == "expired"
@@ -287,7 +295,7 @@ class TestExtraTimeAndSweep:
     def test_sweep_finalises_expired_attempts_exactly_once(self, db, sitter, runner):
         with time_machine.travel(T0, tick=False) as traveller:
             attempt_id = start(relogin(sitter)).json["id"]
-            traveller.shift(timedelta(minutes=10, seconds=10))
+            traveller.shift(timedelta(minutes=10, seconds=5))
             assert "finalised 0" in runner.invoke(args=["attempts", "sweep"]).output, "grace first"
             traveller.shift(timedelta(minutes=1))
             first = runner.invoke(args=["attempts", "sweep"])
@@ -327,7 +335,12 @@ def test_practice_feedback_fixes_the_answer(app, db, candidate, enrol):
         f"/api/v1/attempts/{body['id']}/responses/1",
         json={"answer": answer_for(body["items"][0]), "seq": 1}, headers={"X-CSRFToken": token},
     )  # fmt: skip
-    feedback = client.get(f"/candidate/attempts/{body['id']}/items/1/feedback")
+    page = f"/candidate/attempts/{body['id']}/items/1/feedback"
+    assert client.get(page).status_code == 302, "a read reveals nothing"
+    assert client.get(f"/api/v1/attempts/{body['id']}").json["items"][0]["response"] is not None
+    revealed = client.post(page, headers={"X-CSRFToken": token})
+    assert revealed.headers["Location"].endswith(page)
+    feedback = client.get(page)
     assert feedback.status_code == 200
     assert "RATIONALE-OF-" in feedback.get_data(as_text=True)
     locked = client.put(

@@ -1,7 +1,12 @@
-"""Read results for people: a candidate's released results, their history, and item review."""
+"""Read models for results: a candidate's released results, their history, and item review.
+
+Nothing here writes. Keys and rationales reach a candidate only for items that no
+accreditation test can draw (``withheld_item_ids``).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -10,9 +15,10 @@ from sqlalchemy import select
 
 from accredit.catalogue.presentation import candidate_view
 from accredit.extensions import db
-from accredit.models import AssessmentVersion, ItemVersion, User
+from accredit.models import AssessmentVersion, Item, ItemVersion, User
 from accredit.models.delivery import Attempt, AttemptItem
 from accredit.models.results import Result
+from accredit.results.service import scored_positions
 
 
 @dataclass(frozen=True)
@@ -62,8 +68,31 @@ def history(person: User) -> History:
     return History(rows, trends)
 
 
+def withheld_item_ids(item_ids: Iterable[int]) -> set[int]:
+    """Return the items whose answers no candidate may see: an accreditation test can draw them.
+
+    An item's current version decides, whatever its status, so a retired
+    accreditation item that could return keeps its key secret too.
+    """
+    ids = set(item_ids)
+    if not ids:
+        return set()
+    return set(
+        db.session.scalars(
+            select(Item.id)
+            .join(ItemVersion, (ItemVersion.item_id == Item.id)
+                  & (ItemVersion.version == Item.current_version))
+            .where(Item.id.in_(ids), ItemVersion.for_accreditation.is_(True))
+        )
+    )  # fmt: skip
+
+
 def review_items(row: Result, attempt: Attempt) -> list[dict[str, Any]]:
-    """Per-item review after release: the question, the candidate's answer, the key and why."""
+    """Per-item review after release: the question, the mark, and the key and why if allowed.
+
+    ``content`` (the key, rationale and references) is None for an item an
+    accreditation test can draw: a candidate only learns whether they got it right.
+    """
     slots = {
         slot.position: (slot, version)
         for slot, version in db.session.execute(
@@ -72,14 +101,29 @@ def review_items(row: Result, attempt: Attempt) -> list[dict[str, Any]]:
             .where(AttemptItem.attempt_id == attempt.id)
         ).all()
     }
+    withheld = withheld_item_ids(slot.item_id for slot, _version in slots.values())
     review = []
-    for item in row.items:
-        if item["pretest"]:
+    for item in scored_positions(row):
+        if item.pretest:
             continue
-        slot, version = slots[item["position"]]
+        slot, version = slots[item.position]
         view = candidate_view(version, item_type=slot.item_type, option_order=slot.option_order)
-        review.append({"item": item, "view": view, "content": version.content})
+        shown = slot.item_id not in withheld
+        review.append({"item": item, "view": view, "content": version.content if shown else None,
+                       "withheld": not shown})  # fmt: skip
     return review
+
+
+def practice_review(attempt: Attempt) -> list[dict[str, Any]] | None:
+    """A practice attempt's items with their marks, and the key and why where allowed.
+
+    None while the attempt awaits scoring (its time ran out and the sweep has
+    not yet closed it). Marks come from the stored result, like every other score.
+    """
+    row = db.session.scalar(select(Result).filter_by(attempt_id=attempt.id))
+    if row is None:
+        return None
+    return review_items(row, attempt)
 
 
 def when(moment: datetime | None) -> str:
@@ -87,7 +131,7 @@ def when(moment: datetime | None) -> str:
 
 
 def result_json(row: Result, *, with_items: bool) -> dict[str, Any]:
-    """The released result as the API gives it."""
+    """The released result as the API gives it; keys only of items no accreditation test draws."""
     body: dict[str, Any] = {
         "attempt_id": row.attempt_id,
         "status": row.status,
@@ -105,12 +149,12 @@ def result_json(row: Result, *, with_items: bool) -> dict[str, Any]:
         "released_at": when(row.released_at),
     }  # fmt: skip
     if with_items:
+        positions = [item for item in scored_positions(row) if not item.pretest]
+        withheld = withheld_item_ids(item.item_id for item in positions)
         body["items"] = [
-            {
-                key: item[key]
-                for key in ("position", "marks", "max_marks", "pending", "answer", "key")
-            }
-            for item in row.items
-            if not item["pretest"]
-        ]
+            {"position": item.position, "marks": item.marks, "max_marks": item.max_marks,
+             "pending": item.pending, "answer": item.answer,
+             "key": None if item.item_id in withheld else item.key}
+            for item in positions
+        ]  # fmt: skip
     return body
