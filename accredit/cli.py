@@ -17,7 +17,7 @@ from sqlalchemy import select
 from accredit import audit
 from accredit.accounts import service as accounts
 from accredit.banks import format_summary, load_tree, summarise, write_json_schemas
-from accredit.catalogue.importer import import_tree
+from accredit.catalogue.importer import import_tree, record_failure, unexpected_error
 from accredit.delivery import service as delivery
 from accredit.errors import DomainError
 from accredit.extensions import db
@@ -74,14 +74,25 @@ def banks_validate(path: Path) -> None:
 @click.argument("path", type=BANKS_PATH, default=Path("question_banks"))
 def banks_import(path: Path) -> None:
     """Validate PATH and import it in one transaction; import nothing if anything is wrong."""
-    report = import_tree(path)
-    db.session.commit()  # a failed run is recorded too, so admins can see why
-    if not report.succeeded:
+    try:
+        report = import_tree(path)
+        db.session.commit()  # a failed run is recorded too, so admins can see why
+    except Exception as exc:  # whatever stopped it, the failure is recorded
+        db.session.rollback()
+        run = record_failure(path, [unexpected_error(exc)])
+        db.session.commit()
+        click.echo(f"error: {run.errors[0]}", err=True)
+        click.echo(f"Nothing imported (run {run.id})", err=True)
+        sys.exit(1)
+    if report.run is None:
+        click.echo(f"Nothing has changed in {path} since the last import; no run recorded:")
+    elif not report.run.succeeded:
         for error in report.run.errors:
             click.echo(f"error: {error}", err=True)
         click.echo(f"Nothing imported: {len(report.run.errors)} errors", err=True)
         sys.exit(1)
-    click.echo(f"Imported {path} (run {report.run.id}):")
+    else:
+        click.echo(f"Imported {path} (run {report.run.id}):")
     for line in report.lines():
         click.echo(f"  {line}")
 

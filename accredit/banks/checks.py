@@ -17,6 +17,7 @@ from accredit.banks.pools import (
     ItemFacts,
     ScenarioFacts,
     fixed_pool,
+    for_use,
     live_items_by_scenario,
     pool_size,
     scenario_pool,
@@ -128,7 +129,9 @@ def check_tree(tree: Tree) -> Checked:
 
 def item_facts(item: Item) -> ItemFacts:
     """Return the facts pools need about an item."""
-    return ItemFacts(item.id, item.type, item.status, item.scenario, item.competencies)
+    return ItemFacts(
+        item.id, item.type, item.status, item.scenario, item.competencies, uses=item.use
+    )
 
 
 def scenario_facts(scenario: Scenario) -> ScenarioFacts:
@@ -167,9 +170,22 @@ class _BankFacts:
     """Facts about one bank's content, built once and shared by every rule."""
 
     def __init__(self, bank: LoadedBank) -> None:
-        self.items = [item_facts(s.value) for s in bank.items.values()]
+        self.all_items = [item_facts(s.value) for s in bank.items.values()]
         self.scenarios = [scenario_facts(s.value) for s in bank.scenarios.values()]
-        self.by_scenario = live_items_by_scenario(self.items)
+        self._items: dict[str, list[ItemFacts]] = {}
+        self._by_scenario: dict[str, dict[str, list[str]]] = {}
+
+    def items(self, use: str) -> list[ItemFacts]:
+        """Return the items an assessment of this mode may draw from, in bank order."""
+        if use not in self._items:
+            self._items[use] = for_use(self.all_items, use)
+        return self._items[use]
+
+    def by_scenario(self, use: str) -> dict[str, list[str]]:
+        """Return the live items of this use in each scenario."""
+        if use not in self._by_scenario:
+            self._by_scenario[use] = live_items_by_scenario(self.items(use))
+        return self._by_scenario[use]
 
 
 class _Checker:
@@ -278,6 +294,17 @@ class _Checker:
                 self.check_competencies(item, framework)
             self.check_scenario_reference(item, bank)
             self.warn_incomplete(item)
+        self.warn_unused_scenarios(bank)
+
+    def warn_unused_scenarios(self, bank: LoadedBank) -> None:
+        """Warn about a live scenario that no live item uses: it can never be drawn."""
+        if bank.id in self.broken.unreadable_banks or self.broken.items_per_bank.get(bank.id):
+            return  # the items that use it may be among those that could not be read
+        used = {item.value.scenario for item in bank.items.values() if item.value.status == "live"}
+        for scenario in bank.scenarios.values():
+            if scenario.value.status == "live" and scenario.value.id not in used:
+                message = "live scenario has no live items, so it is never drawn"
+                self.warnings.append(scenario.place.problem(message, "id"))
 
     def bank_framework(self, bank: LoadedBank) -> Framework | None:
         """Return the bank's framework, reporting it when it does not exist."""
@@ -434,11 +461,11 @@ class _Checker:
         at: Loc,
     ) -> None:
         for index, item_id in enumerate(rule.fixed):
-            message = self.fixed_item_problem(item_id, bank)
+            message = self.fixed_item_problem(item_id, bank, sourced.value.mode)
             if message:
                 self.errors.append(sourced.place.problem(message, *at, "fixed", index))
 
-    def fixed_item_problem(self, item_id: str, bank: LoadedBank) -> str | None:
+    def fixed_item_problem(self, item_id: str, bank: LoadedBank, mode: str) -> str | None:
         found = self.items.get(item_id)
         if found is None:
             if item_id in self.broken.items:
@@ -449,6 +476,9 @@ class _Checker:
             return f"item {item_id!r} is in bank {owner!r}, not {bank.id!r}"
         if item.value.status != "live":
             return f"item {item_id!r} is {item.value.status}, not live ({item.where})"
+        if mode not in item.value.use:
+            uses = ", ".join(item.value.use)
+            return f"item {item_id!r} is for {uses} use, not {mode} ({item.where})"
         return None
 
     def check_scenario_ids(
@@ -474,11 +504,12 @@ class _Checker:
     ) -> bool:
         """Report a pool smaller than its draw; return whether the pool is big enough."""
         facts = self.facts[bank.id]
-        size = pool_size(rule, facts.items, facts.scenarios)
+        mode = sourced.value.mode
+        size = pool_size(rule, facts.items(mode), facts.scenarios)
         wanted = rule.count if isinstance(rule, StatementDraw) else rule.scenarios
         if size >= wanted:
             return True
-        message = f"pool has {_describe_pool(rule, size)} but the rule draws {wanted}"
+        message = f"pool has {_describe_pool(rule, size, mode)} but the rule draws {wanted}"
         left_out = self.broken.items_per_bank.get(bank.id, 0)
         if left_out:
             verb = "has" if left_out == 1 else "have"
@@ -504,14 +535,15 @@ class _Checker:
         for (bank_id, statement), members in groups.items():
             if len(members) < 2:
                 continue
-            items = self.facts[bank_id].items
+            mode = sourced.value.mode
+            items = self.facts[bank_id].items(mode)
             pool = set().union(*(statement_pool(rule, items) for _, rule in members))
             total = sum(rule.count for _, rule in members)
             if len(pool) < total:
                 others = " and ".join(render_field(at) for at, _ in members[:-1])
                 message = (
                     f"with {others} this rule draws {total} items for {statement}, but the pool "
-                    f"has {_plural(len(pool), 'live standalone item')} for it"
+                    f"has {_plural(len(pool), f'live standalone {mode} item')} for it"
                 )
                 self.errors.append(sourced.place.problem(message, *members[-1][0]))
 
@@ -520,9 +552,10 @@ class _Checker:
     ) -> None:
         """Warn about a statement a rule names but can never draw from."""
         types = set(rule.types) if rule.types else None
+        mode = sourced.value.mode
         covered = {
             statement
-            for item in self.facts[bank.id].items
+            for item in self.facts[bank.id].items(mode)
             if item.live and item.scenario_id is None and (types is None or item.type in types)
             for statement in item.competencies
         }
@@ -530,7 +563,7 @@ class _Checker:
             if statement not in covered:
                 kind = f" of type {', '.join(rule.types)}" if rule.types else ""
                 message = (
-                    f"statement {statement!r} has no live standalone items{kind} in bank "
+                    f"statement {statement!r} has no live standalone {mode} items{kind} in bank "
                     f"{bank.id!r}, so this rule never draws from it"
                 )
                 self.warnings.append(sourced.place.problem(message, *at, "statements", index))
@@ -554,26 +587,28 @@ class _Checker:
             facts = self.facts.get(rule.bank)
             if rule.pretest or facts is None:
                 continue
-            for item_id in _rule_items(rule, facts):
+            for item_id in _rule_items(rule, facts, assessment.mode):
                 seen[(rule.bank, item_id)] = None
         return list(seen)
 
 
-def _rule_items(rule: Rule, facts: _BankFacts) -> list[str]:
-    """Return every live item the rule could put on a form."""
+def _rule_items(rule: Rule, facts: _BankFacts, use: str) -> list[str]:
+    """Return every live item of this use that the rule could put on a form."""
+    items = facts.items(use)
     if isinstance(rule, StatementDraw):
-        return statement_pool(rule, facts.items)
+        return statement_pool(rule, items)
     if isinstance(rule, FixedDraw):
-        return fixed_pool(rule, facts.items)
-    scenarios = scenario_pool(rule, facts.scenarios, facts.items)
-    return [item_id for scenario_id in scenarios for item_id in facts.by_scenario[scenario_id]]
+        return fixed_pool(rule, items)
+    scenarios = scenario_pool(rule, facts.scenarios, items)
+    by_scenario = facts.by_scenario(use)
+    return [item_id for scenario_id in scenarios for item_id in by_scenario[scenario_id]]
 
 
-def _describe_pool(rule: StatementDraw | ScenarioDraw, size: int) -> str:
+def _describe_pool(rule: StatementDraw | ScenarioDraw, size: int, use: str) -> str:
     if isinstance(rule, ScenarioDraw):
         noun = _plural(size, "live scenario")
         only = f" among {', '.join(rule.ids)}" if rule.ids else ""
-        return f"{noun} with at least {_plural(rule.items_each, 'live item')}{only}"
-    noun = _plural(size, "live standalone item")
+        return f"{noun} with at least {_plural(rule.items_each, f'live {use} item')}{only}"
+    noun = _plural(size, f"live standalone {use} item")
     types = f" of type {', '.join(rule.types)}" if rule.types else ""
     return f"{noun}{types} for {', '.join(rule.statements)}"

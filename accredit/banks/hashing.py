@@ -9,6 +9,7 @@ import re
 from pydantic import BaseModel
 
 from accredit.banks.schema import (
+    DEFAULT_USE,
     MultipleItem,
     NumericItem,
     OrderingItem,
@@ -35,9 +36,15 @@ Json = None | bool | int | float | str | list["Json"] | dict[str, "Json"]
 
 
 def content_hash(model: BaseModel) -> str:
-    """Return the sha256 hex digest of the model's normalised content."""
-    exclude = {"status"} if isinstance(model, _STATUS_FREE) else None
-    content = normalise(model.model_dump(mode="json", exclude=exclude))
+    """Return the sha256 hex digest of the model's normalised content.
+
+    An item's ``use`` is content (a change is a new version), but the default
+    is left out, so items written before ``use`` existed keep their hashes.
+    """
+    exclude = {"status"} if isinstance(model, _STATUS_FREE) else set()
+    if getattr(model, "use", None) == DEFAULT_USE:
+        exclude.add("use")
+    content = normalise(model.model_dump(mode="json", exclude=exclude or None))
     canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 

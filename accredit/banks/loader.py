@@ -171,13 +171,40 @@ class _TreeLoader:
     def shown(self, path: Path) -> str:
         return path.relative_to(self.base).as_posix()
 
+    def inside(self, path: Path) -> bool:
+        """Say whether a path stays in the tree; report a symbolic link that leads out of it.
+
+        A link is followed only when it resolves inside the tree, so a bank can
+        never read a file from elsewhere on the machine.
+        """
+        try:
+            resolved = path.resolve(strict=False)
+        except (OSError, RuntimeError):  # a loop of links
+            resolved = None
+        if resolved is not None and resolved.is_relative_to(self.root):
+            return True
+        message = (
+            "is a symbolic link that leads outside the question-bank folder, "
+            "so it is not read; copy the file into the folder instead"
+        )
+        self.errors.append(Problem(self.shown(path), 0, "", message))
+        return False
+
+    def folder(self, path: Path) -> bool:
+        """Say whether a path is a folder in the tree (reporting links that leave it)."""
+        return path.is_dir() and self.inside(path)
+
     def yaml_files(self, folder: Path, skip: str = "") -> list[Path]:
         """List a folder's ``.yaml`` files in name order, warning about ``.yml`` ones."""
-        if not folder.is_dir():
+        if not self.folder(folder):
             return []
         found: list[Path] = []
         for path in sorted(folder.iterdir()):
-            if path.name.startswith(".") or not path.is_file() or path.name == skip:
+            if path.name.startswith(".") or path.name == skip:
+                continue
+            if path.is_symlink() and not self.inside(path):
+                continue
+            if not path.is_file():
                 continue
             if path.suffix == ".yaml":
                 found.append(path)
@@ -215,11 +242,13 @@ class _TreeLoader:
 
     def load_folders(self) -> list[BankFolder]:
         banks = self.root / "banks"
-        if not banks.is_dir():
+        if not self.folder(banks):
             return []
         folders: list[BankFolder] = []
         for path in sorted(banks.iterdir()):
             if path.name.startswith("."):
+                continue
+            if path.is_symlink() and not self.inside(path):
                 continue
             if path.is_dir():
                 folders.append(self.load_folder(path))
@@ -238,6 +267,9 @@ class _TreeLoader:
 
     def load_bank_definition(self, folder: Path) -> Sourced[Bank] | None:
         path = folder / BANK_FILE
+        if path.is_symlink() and not self.inside(path):
+            self.broken.banks.add(folder.name)
+            return None
         if not path.is_file():
             message = f"bank folder has no {BANK_FILE}"
             self.errors.append(Problem(self.shown(folder), 0, "", message))
@@ -500,6 +532,11 @@ def _limit(word: str, key: str) -> Any:
     return message
 
 
+def _text_too_long(error: ErrorDetails, value: object, ctx: Mapping[str, Any]) -> str:
+    actual = f" (has {len(value)})" if isinstance(value, str) else ""
+    return f"must be at most {ctx.get('max_length')} characters{actual}"
+
+
 def _number(value: object) -> str:
     """Show 1.0 as 1, since limits are written as whole numbers in the docs."""
     if isinstance(value, float) and value.is_integer():
@@ -541,6 +578,7 @@ _MESSAGES: dict[str, Any] = {
     "string_pattern_mismatch": _pattern,
     "too_short": _length("min", "at least"),
     "too_long": _length("max", "at most"),
+    "string_too_long": _text_too_long,
     "greater_than": _limit("more than", "gt"),
     "greater_than_equal": _limit("at least", "ge"),
     "less_than": _limit("less than", "lt"),

@@ -4,6 +4,10 @@ These functions take plain facts rather than pydantic models or database rows,
 so the validator, form assembly and the admin pages all share one definition
 of a pool. Pass the items and scenarios of the rule's bank, in bank order; the
 pools keep that order.
+
+An assessment draws only items meant for its mode: pass the items through
+:func:`for_use` first (the catalogue's ``bank_facts`` does this in SQL), so a
+scenario counts only the items of that use.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from accredit.banks.schema import FixedDraw, ScenarioDraw, StatementDraw
 DrawRuleKind = StatementDraw | ScenarioDraw | FixedDraw
 
 LIVE = "live"
+ACCREDITATION = "accreditation"
 
 
 @dataclass(frozen=True)
@@ -27,6 +32,7 @@ class ItemFacts:
     status: str
     scenario_id: str | None
     competencies: tuple[str, ...]
+    uses: tuple[str, ...] = (ACCREDITATION,)
 
     @property
     def live(self) -> bool:
@@ -45,6 +51,11 @@ class ScenarioFacts:
     def live(self) -> bool:
         """Say whether the scenario may be drawn."""
         return self.status == LIVE
+
+
+def for_use(items: Iterable[ItemFacts], use: str) -> list[ItemFacts]:
+    """Return the items that an assessment of this mode ("accreditation" or "practice") may use."""
+    return [item for item in items if use in item.uses]
 
 
 def item_pool(rule: StatementDraw | FixedDraw, items: Iterable[ItemFacts]) -> list[str]:

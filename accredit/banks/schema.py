@@ -49,13 +49,35 @@ Slug = Annotated[str, StringConstraints(strict=True, pattern=SLUG_PATTERN)]
 StatementId = Annotated[str, StringConstraints(strict=True, pattern=STATEMENT_PATTERN)]
 OptionId = Annotated[str, StringConstraints(strict=True, pattern=OPTION_PATTERN)]
 CriterionId = Annotated[str, StringConstraints(strict=True, pattern=CRITERION_PATTERN)]
-Url = Annotated[str, StringConstraints(strict=True, pattern=URL_PATTERN)]
+Url = Annotated[str, StringConstraints(strict=True, pattern=URL_PATTERN, max_length=500)]
 Text = Annotated[str, StringConstraints(strict=True, pattern=NOT_BLANK_PATTERN)]
+Title = Annotated[str, StringConstraints(strict=True, pattern=NOT_BLANK_PATTERN, max_length=300)]
+"""A title, which the database keeps in at most 300 characters."""
+VersionName = Annotated[
+    str, StringConstraints(strict=True, pattern=NOT_BLANK_PATTERN, max_length=40)
+]
+"""A framework version, which the database keeps in at most 40 characters."""
 Markdown = Text
 """Markdown source; rendered and sanitised only when shown."""
 
-Count = Annotated[int, Field(strict=True, ge=1)]
-Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+
+# Upper bounds: far beyond any real bank, but small enough that a typo (an extra
+# digit or two) is caught here rather than by the database or at delivery.
+StatementNumber = Annotated[int, Field(strict=True, ge=1, le=999)]
+Select = Annotated[int, Field(strict=True, ge=1, le=11)]
+AnswerLength = Annotated[int, Field(strict=True, ge=1, le=2000)]
+WordLimit = Annotated[int, Field(strict=True, ge=1, le=5000)]
+Marks = Annotated[int, Field(strict=True, ge=1, le=100)]
+DrawCount = Annotated[int, Field(strict=True, ge=1, le=200)]
+ScenarioCount = Annotated[int, Field(strict=True, ge=1, le=50)]
+ItemsEach = Annotated[int, Field(strict=True, ge=1, le=50)]
+MaxAttempts = Annotated[int, Field(strict=True, ge=1, le=100)]
+CoolOffDays = Annotated[int, Field(strict=True, ge=0, le=730)]
+TimeLimit = Annotated[int, Field(strict=True, ge=1, le=1440)]
+
+MAX_NUMBER = 1e12
+"""Largest size of a numeric key or tolerance: far beyond any real answer."""
+Number = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=-MAX_NUMBER, le=MAX_NUMBER)]
 Rating = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0, le=1)]
 Percent = Annotated[float, Field(strict=True, allow_inf_nan=False, gt=0, le=100)]
 Flag = Annotated[bool, Field(strict=True)]
@@ -65,6 +87,10 @@ ItemType = Literal["single", "multiple", "ordering", "numeric", "text", "written
 ITEM_TYPES: tuple[ItemType, ...] = ("single", "multiple", "ordering", "numeric", "text", "written")
 ITEM_STATUSES: tuple[ItemStatus, ...] = ("draft", "live", "retired")
 Audience = Literal["practitioner", "supervisor", "leader"]
+Use = Literal["accreditation", "practice"]
+USES: tuple[Use, ...] = ("accreditation", "practice")
+DEFAULT_USE: tuple[Use, ...] = ("accreditation",)
+"""Where an item may be used when it says nothing: accreditation only, so its key stays unseen."""
 
 
 class FieldProblem(ValueError):
@@ -113,8 +139,8 @@ class Statement(Model):
     """One statement of a competency framework, such as P5."""
 
     id: StatementId
-    number: Count
-    title: Text
+    number: StatementNumber
+    title: Title
     summary: Text
 
 
@@ -122,8 +148,8 @@ class Framework(Model):
     """A competency framework: a versioned, numbered list of statements."""
 
     id: Slug
-    title: Text
-    version: Text
+    title: Title
+    version: VersionName
     source_url: Url
     status: Literal["provisional", "published"]
     audience: Audience
@@ -144,7 +170,7 @@ class Bank(Model):
     """A bank's ``bank.yaml``: its id, title and framework."""
 
     id: Slug
-    title: Text
+    title: Title
     framework: Slug
 
 
@@ -152,7 +178,7 @@ class Scenario(Model):
     """A case study shared by several items."""
 
     id: Slug
-    title: Text
+    title: Title
     vignette: Markdown
     status: ItemStatus = "live"
 
@@ -176,7 +202,7 @@ class RubricCriterion(Model):
 
     id: CriterionId
     criterion: Markdown
-    marks: Count
+    marks: Marks
 
 
 class ItemBase(Model):
@@ -186,13 +212,21 @@ class ItemBase(Model):
     status: ItemStatus
     author: Text
     competencies: tuple[StatementId, ...] = Field(min_length=1)
+    use: tuple[Use, ...] = Field(default=DEFAULT_USE, min_length=1)
     scenario: Slug | None = None
     stem: Markdown
     rationale: Markdown | None = None
-    references: tuple[Reference, ...] | None = Field(default=None, min_length=1)
-    angoff: tuple[Rating, ...] | None = Field(default=None, min_length=1)
+    references: tuple[Reference, ...] | None = Field(default=None, min_length=1, max_length=20)
+    angoff: tuple[Rating, ...] | None = Field(default=None, min_length=1, max_length=50)
 
     _competencies_unique = field_validator("competencies")(_unique("statement id"))
+
+    @field_validator("use")
+    @classmethod
+    def _uses_in_order(cls, use: tuple[Use, ...]) -> tuple[Use, ...]:
+        # One order, so [practice, accreditation] is the same content as the reverse.
+        _reject_duplicates(use, "use")
+        return tuple(u for u in USES if u in use)
 
 
 class OptionsMixin(Model):
@@ -242,7 +276,7 @@ class MultipleItem(ItemBase, OptionsMixin):
 
     type: Literal["multiple"]
     options: tuple[Option, ...] = Field(min_length=3, max_length=12)
-    select: Count
+    select: Select
     scoring: Literal["all_or_nothing", "partial"] = "all_or_nothing"
     key: tuple[OptionId, ...] = Field(min_length=1)
 
@@ -295,7 +329,7 @@ class NumericItem(ItemBase):
 
     type: Literal["numeric"]
     key: Number
-    tolerance: Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0)] = 0
+    tolerance: Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0, le=MAX_NUMBER)] = 0
     unit: Text | None = None
 
 
@@ -303,8 +337,8 @@ class TextItem(ItemBase):
     """A short typed answer, right when it matches an accepted answer after normalising."""
 
     type: Literal["text"]
-    max_length: Count = 200
-    accepted: tuple[Text, ...] = Field(min_length=1)
+    max_length: AnswerLength = 200
+    accepted: tuple[Text, ...] = Field(min_length=1, max_length=50)
 
     @field_validator("accepted")
     @classmethod
@@ -322,8 +356,8 @@ class WrittenItem(ItemBase):
     """A written answer, marked by assessors against a rubric."""
 
     type: Literal["written"]
-    word_limit: Count
-    rubric: tuple[RubricCriterion, ...] = Field(min_length=1)
+    word_limit: WordLimit
+    rubric: tuple[RubricCriterion, ...] = Field(min_length=1, max_length=20)
     guidance: Markdown | None = None
 
     @field_validator("rubric")
@@ -369,7 +403,7 @@ class FrameworkRef(Model):
     """The framework, and the version of it, an assessment scores against."""
 
     id: Slug
-    version: Text
+    version: VersionName
 
 
 class StatementDraw(Model):
@@ -377,7 +411,7 @@ class StatementDraw(Model):
 
     bank: Slug
     statements: tuple[StatementId, ...] = Field(min_length=1)
-    count: Count
+    count: DrawCount
     types: tuple[ItemType, ...] | None = Field(default=None, min_length=1)
     pretest: Flag = False
 
@@ -389,8 +423,8 @@ class ScenarioDraw(Model):
     """Draw ``scenarios`` whole scenarios and ``items_each`` items of each."""
 
     bank: Slug
-    scenarios: Count
-    items_each: Count
+    scenarios: ScenarioCount
+    items_each: ItemsEach
     ids: tuple[Slug, ...] | None = Field(default=None, min_length=1)
     pretest: Flag = False
 
@@ -401,7 +435,7 @@ class FixedDraw(Model):
     """Always deliver the listed items."""
 
     bank: Slug
-    fixed: tuple[Slug, ...] = Field(min_length=1)
+    fixed: tuple[Slug, ...] = Field(min_length=1, max_length=200)
     pretest: Flag = False
 
     _fixed_unique = field_validator("fixed")(_unique("item id"))
@@ -446,7 +480,7 @@ class Section(Model):
     """A titled part of an assessment, filled by its draw rules in order."""
 
     title: Text
-    draws: tuple[DrawRule, ...] = Field(min_length=1)
+    draws: tuple[DrawRule, ...] = Field(min_length=1, max_length=50)
 
 
 class PassMark(Model):
@@ -502,8 +536,8 @@ class CompetencyRule(Model):
 class AttemptPolicy(Model):
     """How often a candidate may sit the assessment."""
 
-    max_attempts: Count | None = None
-    cool_off_days: Annotated[int, Field(strict=True, ge=0)] = 0
+    max_attempts: MaxAttempts | None = None
+    cool_off_days: CoolOffDays = 0
 
 
 class ResultsPolicy(Model):
@@ -548,15 +582,13 @@ class Assessment(Model):
     """A blueprint from which each attempt draws its own form."""
 
     id: Slug
-    title: Text
+    title: Title
     framework: FrameworkRef
     audience: Audience
     mode: Literal["accreditation", "practice"]
-    time_limit_minutes: Annotated[int, Field(strict=True, ge=1, le=1440)] | None = Field(
-        default=None, validate_default=True
-    )
+    time_limit_minutes: TimeLimit | None = Field(default=None, validate_default=True)
     shuffle: Shuffle = Shuffle()
-    sections: tuple[Section, ...] = Field(min_length=1)
+    sections: tuple[Section, ...] = Field(min_length=1, max_length=20)
     pass_mark: PassMark
     competency_rule: CompetencyRule = CompetencyRule(method="compensatory")
     attempts: AttemptPolicy = AttemptPolicy()

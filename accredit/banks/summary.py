@@ -14,7 +14,7 @@ from accredit.banks.pools import (
     possible_per_statement,
     required_per_statement,
 )
-from accredit.banks.schema import ITEM_STATUSES, ITEM_TYPES
+from accredit.banks.schema import ITEM_STATUSES, ITEM_TYPES, USES
 
 
 @dataclass(frozen=True)
@@ -59,14 +59,18 @@ class AssessmentSummary:
 class Coverage:
     """One statement: its live items, and how many items assessments draw from it.
 
-    ``drawn`` counts the items every form must take from the statement (rules
-    naming only it); ``up_to`` adds rules that name it among others.
+    ``accreditation`` and ``practice`` count the live items of each use (an
+    item meant for both counts in both). ``drawn`` counts the items every form
+    must take from the statement (rules naming only it); ``up_to`` adds rules
+    that name it among others.
     """
 
     framework: str
     statement: str
     title: str
     live_items: int
+    accreditation: int
+    practice: int
     live_standalone: int
     drawn: int
     up_to: int
@@ -138,12 +142,16 @@ def _assessment_rows(result: LoadResult) -> list[AssessmentSummary]:
 
 def _coverage(result: LoadResult) -> list[Coverage]:
     live: Counter[tuple[str, str]] = Counter()
+    by_use: dict[str, Counter[tuple[str, str]]] = {use: Counter() for use in USES}
     standalone: Counter[tuple[str, str]] = Counter()
     for bank in result.banks.values():
         facts = [item_facts(s.value) for s in bank.items.values()]
         for fact in facts:
             if fact.live:
-                live.update((bank.bank.framework, st) for st in fact.competencies)
+                keys = [(bank.bank.framework, st) for st in fact.competencies]
+                live.update(keys)
+                for use in fact.uses:
+                    by_use[use].update(keys)
         for statement, count in live_standalone_by_statement(facts).items():
             standalone[(bank.bank.framework, statement)] += count
     drawn: Counter[tuple[str, str]] = Counter()
@@ -153,8 +161,19 @@ def _coverage(result: LoadResult) -> list[Coverage]:
         rules = [rule for _, _, rule in a.draw_rules()]
         drawn.update({(a.framework.id, st): n for st, n in required_per_statement(rules).items()})
         up_to.update({(a.framework.id, st): n for st, n in possible_per_statement(rules).items()})
+    accreditation, practice = by_use["accreditation"], by_use["practice"]
     return [
-        Coverage(f.id, s.id, s.title, live[key], standalone[key], drawn[key], up_to[key])
+        Coverage(
+            framework=f.id,
+            statement=s.id,
+            title=s.title,
+            live_items=live[key],
+            accreditation=accreditation[key],
+            practice=practice[key],
+            live_standalone=standalone[key],
+            drawn=drawn[key],
+            up_to=up_to[key],
+        )
         for f in (sourced.value for sourced in result.frameworks.values())
         for s in f.statements
         for key in [(f.id, s.id)]
@@ -195,12 +214,19 @@ def _assessments_table(summary: BankSummary) -> str:
 
 
 def _coverage_table(summary: BankSummary) -> str:
-    title = "Coverage (live items per statement; items per form that assessments draw from it)"
-    header = ["framework", "statement", "live", "standalone", "drawn", "up to", "title"]
+    title = (
+        "Coverage (live items per statement, all and by use; "
+        "items per form that assessments draw from it)"
+    )
+    header = [
+        "framework", "statement", "live", "accreditation", "practice", "standalone", "drawn",
+        "up to", "title",
+    ]  # fmt: skip
     rows = [
-        [c.framework, c.statement, c.live_items, c.live_standalone, c.drawn, c.up_to, c.title]
+        [c.framework, c.statement, c.live_items, c.accreditation, c.practice, c.live_standalone,
+         c.drawn, c.up_to, c.title]
         for c in summary.coverage
-    ]
+    ]  # fmt: skip
     return _table(title, header, rows)
 
 

@@ -282,6 +282,10 @@ class _EventReader:
         return value
 
     def scalar(self, event: yaml.ScalarEvent, path: DataPath) -> object:
+        unstorable = _unstorable(event.value)
+        if unstorable:
+            self.error(event, path, unstorable)
+            return None
         tag = event.tag
         if tag is None or tag == "!":
             tag = _resolve_plain(event.value) if event.implicit[0] else _STR
@@ -352,6 +356,10 @@ class _EventReader:
                 event, path, "a key must be plain text, not a list, mapping or alias", bad=False
             )
             return _NO_VALUE
+        unstorable = _unstorable(event.value)
+        if unstorable:
+            self.error(event, path, f"a key {unstorable}", bad=False)
+            return _NO_VALUE
         if event.tag is None and event.implicit[0] and _resolve_plain(event.value) == _MERGE:
             self.error(
                 event, path, "merge keys (<<) are not supported; write the keys out", bad=False
@@ -380,6 +388,21 @@ class _EventReader:
                 depth -= 1
                 if depth == 0:
                     return
+
+
+def _unstorable(text: str) -> str | None:
+    """Say why a scalar cannot be kept, if an escape (``"\\0"``) put a control character in it.
+
+    The raw text is checked before parsing, but escapes in double-quoted
+    scalars can still produce any character. A NUL cannot be stored in
+    PostgreSQL at all, and the other control characters are never wanted.
+    """
+    bad = _NOT_PRINTABLE.search(text)
+    if bad is None:
+        return None
+    code = ord(bad.group())
+    name = " (NUL)" if code == 0 else ""
+    return f"contains the character U+{code:04X}{name}, which a question bank may not hold"
 
 
 def _line(event: yaml.Event) -> int:

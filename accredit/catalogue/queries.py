@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -177,7 +178,8 @@ def blueprint(key: str) -> Blueprint | None:
         return None
     version = next(v for v in assessment.versions if v.version == assessment.current_version)
     spec = AssessmentSpec.model_validate(version.content)
-    facts = bank_facts({rule.bank for section in spec.sections for rule in section.draws})
+    banks = {rule.bank for section in spec.sections for rule in section.draws}
+    facts = bank_facts(banks, use=spec.mode)
     sections = []
     for section in spec.sections:
         rows = []
@@ -199,8 +201,20 @@ def _rule_kind(rule: Any) -> str:
     return "statements"
 
 
-def bank_facts(bank_keys: set[str]) -> dict[str, tuple[list[ItemFacts], list[ScenarioFacts]]]:
-    """Return the pool facts of the given banks from the database, in key order."""
+USE_COLUMNS = {"accreditation": ItemVersion.for_accreditation, "practice": ItemVersion.for_practice}
+
+
+def bank_facts(
+    bank_keys: set[str], *, use: str
+) -> dict[str, tuple[list[ItemFacts], list[ScenarioFacts]]]:
+    """Return the pool facts of the given banks from the database, in key order.
+
+    Only items whose current version is for ``use`` (an assessment's mode:
+    "accreditation" or "practice") are returned, so a practice form can never
+    draw an accreditation item, and a scenario counts only the items of that use.
+    """
+    if use not in USE_COLUMNS:
+        raise ValueError(f"unknown use {use!r}")
     scenario_keys = dict(db.session.execute(select(Scenario.id, Scenario.key)).all())
     facts: dict[str, tuple[list[ItemFacts], list[ScenarioFacts]]] = {
         key: ([], []) for key in bank_keys
@@ -208,18 +222,22 @@ def bank_facts(bank_keys: set[str]) -> dict[str, tuple[list[ItemFacts], list[Sce
     # Columns only: pools never need an item's content, which is most of a version row.
     rows = db.session.execute(
         select(Item.key, Item.type, Item.status, ItemVersion.scenario_id,
-               ItemVersion.competencies, Bank.key)
+               ItemVersion.competencies, ItemVersion.for_accreditation, ItemVersion.for_practice,
+               Bank.key)
         .join(ItemVersion, (ItemVersion.item_id == Item.id)
               & (ItemVersion.version == Item.current_version))
         .join(Bank, Bank.id == Item.bank_id)
-        .where(Bank.key.in_(bank_keys)).order_by(Item.key)
+        .where(Bank.key.in_(bank_keys), USE_COLUMNS[use].is_(True)).order_by(Item.key)
     ).all()  # fmt: skip
-    for key, kind, status, scenario_id, competencies, bank_key in rows:
+    for key, kind, status, scenario_id, competencies, accreditation, practice, bank_key in rows:
+        uses = tuple(
+            name for name, on in zip(USE_COLUMNS, (accreditation, practice), strict=True) if on
+        )
         facts[bank_key][0].append(
             ItemFacts(
                 id=key, type=kind, status=status,
                 scenario_id=scenario_keys.get(scenario_id) if scenario_id else None,
-                competencies=tuple(competencies),
+                competencies=tuple(competencies), uses=uses,
             )
         )  # fmt: skip
     scenarios = db.session.execute(
@@ -231,6 +249,28 @@ def bank_facts(bank_keys: set[str]) -> dict[str, tuple[list[ItemFacts], list[Sce
     for scenario_key, status, bank_key in scenarios:
         facts[bank_key][1].append(ScenarioFacts(id=scenario_key, status=status))
     return facts
+
+
+def accreditation_eligible_item_ids(item_ids: Iterable[int]) -> set[int]:
+    """Return which of these items an accreditation test may draw, now or after a status change.
+
+    An item is eligible when its current version is for accreditation, whatever
+    its status: a draft or retired item can go live again without a new version.
+    A candidate must never see the key, rationale or accepted answers of these.
+    """
+    wanted = set(item_ids)
+    if not wanted:
+        return set()
+    return set(
+        db.session.scalars(
+            select(Item.id)
+            .join(
+                ItemVersion,
+                (ItemVersion.item_id == Item.id) & (ItemVersion.version == Item.current_version),
+            )
+            .where(Item.id.in_(wanted), ItemVersion.for_accreditation.is_(True))
+        )
+    )
 
 
 def assessments() -> list[tuple[Assessment, AssessmentVersion]]:

@@ -18,6 +18,8 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    false,
+    true,
 )
 from sqlalchemy.orm import Mapped, Mapper, mapped_column, relationship
 
@@ -174,13 +176,15 @@ class ItemVersion(Base):
 
     ``content`` is the validated YAML as JSON (the key and rationale included, so
     it is for staff and scoring only); ``rendered`` holds the sanitised HTML that
-    candidates see, with no key in it.
+    candidates see, with no key in it. ``for_accreditation`` and ``for_practice``
+    copy the item's ``use``, so pools can choose by use without loading content.
     """
 
     __tablename__ = "item_versions"
     __table_args__ = (
         UniqueConstraint("item_id", "version", name="uq_item_versions_version"),
         Index("ix_item_versions_hash", "content_hash"),
+        CheckConstraint("for_accreditation OR for_practice", name="used_somewhere"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -189,6 +193,9 @@ class ItemVersion(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     scenario_id: Mapped[int | None] = mapped_column(ForeignKey("scenarios.id"), index=True)
     competencies: Mapped[list[str]] = mapped_column(JSONDocument)
+    # Versions stored before items stated a use were for accreditation only.
+    for_accreditation: Mapped[bool] = mapped_column(server_default=true())
+    for_practice: Mapped[bool] = mapped_column(server_default=false())
     content: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
     rendered: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
     created_at: Mapped[datetime] = mapped_column(default=now)

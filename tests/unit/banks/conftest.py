@@ -43,6 +43,7 @@ framework: kss-test
 # Every live item has a rationale, references and Angoff ratings, so the valid
 # tree loads with no warnings as well as no errors. Each statement rule's pool
 # is one item larger than its draw, so breaking any one item leaves it big enough.
+# The standalone items are for both uses, so the practice quiz can draw them too.
 STANDALONE = """\
 items:
   - id: pra-single
@@ -64,6 +65,7 @@ items:
       - title: Children Act 1989, section 47
         url: https://www.legislation.gov.uk/ukpga/1989/41/section/47
     angoff: [0.7, 0.65, 0.6]
+    use: [accreditation, practice]
 
   - id: pra-multiple
     type: multiple
@@ -84,6 +86,7 @@ items:
     references:
       - title: Working Together to Safeguard Children 2023
     angoff: [0.5, 0.55]
+    use: [accreditation, practice]
 
   - id: pra-ordering
     type: ordering
@@ -100,6 +103,7 @@ items:
     references:
       - title: Working Together to Safeguard Children 2023
     angoff: [0.4]
+    use: [accreditation, practice]
 
   - id: pra-numeric
     type: numeric
@@ -114,6 +118,7 @@ items:
     references:
       - title: Working Together to Safeguard Children 2023
     angoff: [0.8]
+    use: [accreditation, practice]
 
   - id: pra-text
     type: text
@@ -127,6 +132,7 @@ items:
     references:
       - title: Bowlby, J. (1969) Attachment and Loss
     angoff: [0.9]
+    use: [accreditation, practice]
 
   - id: pra-written
     type: written
@@ -143,6 +149,7 @@ items:
     references:
       - title: Sheridan, M. (2014) From Birth to Five Years
     angoff: [0.5]
+    use: [accreditation, practice]
 """
 
 CASES = """\

@@ -172,7 +172,8 @@ def test_rules_for_one_statement_share_its_pool(valid_tree: Path, edit: Edit) ->
 
     assert errors(result) == [
         "assessments/accreditation.yaml:12: sections[0].draws[1]: with sections[0].draws[0] "
-        "this rule draws 3 items for P1, but the pool has 2 live standalone items for it"
+        "this rule draws 3 items for P1, but the pool has 2 live standalone accreditation items "
+        "for it"
     ]
 
 
@@ -186,8 +187,8 @@ def test_warns_about_a_statement_a_rule_can_never_draw_from(valid_tree: Path, ed
     assert result.ok
     assert warnings(result) == [
         "assessments/accreditation.yaml:12: sections[0].draws[1].statements[1]: statement "
-        "'P3' has no live standalone items of type ordering, numeric in bank 'practice', "
-        "so this rule never draws from it"
+        "'P3' has no live standalone accreditation items of type ordering, numeric in bank "
+        "'practice', so this rule never draws from it"
     ]
 
 
@@ -267,4 +268,105 @@ def test_a_bank_file_at_the_top_of_banks_is_ignored_with_a_warning(
     assert result.ok
     assert warnings(result) == [
         "banks/stray.yaml: is ignored: bank files belong in a folder under banks/"
+    ]
+
+
+def test_a_practice_assessment_counts_only_practice_items(valid_tree: Path, edit: Edit) -> None:
+    # pra-single is now for accreditation only: the practice quiz's pool loses it.
+    edit(
+        valid_tree,
+        STANDALONE,
+        "    angoff: [0.7, 0.65, 0.6]\n    use: [accreditation, practice]\n",
+        "    angoff: [0.7, 0.65, 0.6]\n",
+    )
+    edit(valid_tree, PRACTICE, "count: 5", "count: 6")
+
+    result = load_tree(valid_tree)
+
+    assert errors(result) == [
+        "assessments/practice-quiz.yaml:10: sections[0].draws[0]: pool has 5 live standalone "
+        "practice items for P1, P2, P3 but the rule draws 6"
+    ]
+
+
+def test_an_accreditation_assessment_never_counts_practice_only_items(
+    valid_tree: Path, edit: Edit
+) -> None:
+    edit(
+        valid_tree,
+        STANDALONE,
+        "    angoff: [0.7, 0.65, 0.6]\n    use: [accreditation, practice]\n",
+        "    angoff: [0.7, 0.65, 0.6]\n    use: [practice]\n",
+    )
+    edit(valid_tree, ACCREDITATION, "statements: [P1], count: 1", "statements: [P1], count: 2")
+
+    result = load_tree(valid_tree)
+
+    assert errors(result) == [
+        "assessments/accreditation.yaml:11: sections[0].draws[0]: pool has 1 live standalone "
+        "accreditation item for P1 but the rule draws 2"
+    ]
+
+
+def test_a_practice_scenario_draw_needs_enough_practice_items_in_the_scenario(
+    valid_tree: Path, edit: Edit
+) -> None:
+    edit(
+        valid_tree,
+        PRACTICE,
+        "      - {bank: practice, statements: [P1, P2, P3], count: 5}\n",
+        "      - {bank: practice, statements: [P1, P2, P3], count: 5}\n"
+        "      - {bank: practice, scenarios: 1, items_each: 3}\n",
+    )
+    for number in (1, 2):
+        edit(
+            valid_tree,
+            CASES,
+            f"    angoff: [{['0.8', '0.7'][number - 1]}]\n",
+            f"    angoff: [{['0.8', '0.7'][number - 1]}]\n    use: [practice]\n",
+        )
+
+    result = load_tree(valid_tree)
+
+    # Amira's case now has two practice items and two accreditation items: neither
+    # kind of assessment can draw it.
+    assert [e.message for e in result.errors] == [
+        "pool has 0 live scenarios with at least 4 live accreditation items but the rule draws 1",
+        "pool has 0 live scenarios with at least 3 live practice items but the rule draws 1",
+    ]
+
+
+def test_a_fixed_item_must_be_for_the_assessments_use(valid_tree: Path, edit: Edit) -> None:
+    edit(
+        valid_tree,
+        PRACTICE,
+        "      - {bank: practice, statements: [P1, P2, P3], count: 5}\n",
+        "      - {bank: practice, statements: [P1, P2, P3], count: 5}\n"
+        "      - {bank: practice, fixed: [pra-case-1]}\n",
+    )
+
+    result = load_tree(valid_tree)
+
+    assert errors(result) == [
+        "assessments/practice-quiz.yaml:11: sections[0].draws[1].fixed[0]: item 'pra-case-1' "
+        "is for accreditation use, not practice (question_banks/banks/practice/cases.yaml:8)"
+    ]
+
+
+def test_warns_about_a_live_scenario_that_no_live_item_uses(valid_tree: Path, edit: Edit) -> None:
+    edit(
+        valid_tree,
+        CASES,
+        "items:\n",
+        "  - id: scn-unused\n    title: Nobody's case\n    vignette: No items.\n"
+        "  - id: scn-drafted\n    title: Not yet\n    status: draft\n    vignette: Draft.\n\n"
+        "items:\n",
+    )
+
+    result = load_tree(valid_tree)
+
+    assert result.ok
+    assert warnings(result) == [
+        "banks/practice/cases.yaml:7: scenarios[1].id: live scenario has no live items, "
+        "so it is never drawn"
     ]

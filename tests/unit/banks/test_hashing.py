@@ -133,3 +133,31 @@ def test_normalise() -> None:
         "a": "x\ny",
         "b": [1, 1.5, True],
     }
+
+
+OLD_ITEM = {
+    "id": "kssp-9999", "type": "single", "status": "live", "author": "A", "competencies": ["P1"],
+    "stem": "Which section?", "options": [{"id": "a", "text": "s17"}, {"id": "b", "text": "s47"}],
+    "key": "b",
+}  # fmt: skip
+
+
+def test_items_written_before_use_existed_keep_their_hash() -> None:
+    # The hash this item had before items stated a use: importing makes no new version.
+    before = "f0d4699463b44476eda722746b5c79a97535f6f7919cba9c652fc5c196cd9867"
+
+    assert content_hash(ITEMS.validate_python(OLD_ITEM)) == before
+    written_out = ITEMS.validate_python(OLD_ITEM | {"use": ["accreditation"]})
+    assert content_hash(written_out) == before
+
+
+def test_a_change_of_use_is_a_new_version_whatever_the_order() -> None:
+    default = content_hash(ITEMS.validate_python(OLD_ITEM))
+    practice = content_hash(ITEMS.validate_python(OLD_ITEM | {"use": ["practice"]}))
+    both = content_hash(ITEMS.validate_python(OLD_ITEM | {"use": ["accreditation", "practice"]}))
+    reversed_ = content_hash(
+        ITEMS.validate_python(OLD_ITEM | {"use": ["practice", "accreditation"]})
+    )
+
+    assert len({default, practice, both}) == 3
+    assert reversed_ == both

@@ -154,7 +154,7 @@ CASES_TABLE: dict[str, Case] = {
         "statements: [P1], count: 3",
         "statements: [P1], count: 3",
         "sections[0].draws[0]",
-        "pool has 2 live standalone items for P1 but the rule draws 3",
+        "pool has 2 live standalone accreditation items for P1 but the rule draws 3",
     ),
     "scenario pool smaller than its draw": Case(
         ACCREDITATION,
@@ -162,7 +162,7 @@ CASES_TABLE: dict[str, Case] = {
         "scenarios: 1, items_each: 5",
         "items_each: 5",
         "sections[1].draws[0]",
-        "pool has 0 live scenarios with at least 5 live items but the rule draws 1",
+        "pool has 0 live scenarios with at least 5 live accreditation items but the rule draws 1",
     ),
     "python object tag": Case(
         STANDALONE,
@@ -494,7 +494,7 @@ def test_pool_message_says_when_broken_items_were_left_out(valid_tree: Path, edi
 
     pools = [e for e in result.errors if e.field == "sections[0].draws[0]"]
     assert [p.message for p in pools] == [
-        "pool has 1 live standalone item for P1 but the rule draws 2 "
+        "pool has 1 live standalone accreditation item for P1 but the rule draws 2 "
         "(not counting 1 item of bank 'practice' that has errors)"
     ]
 
@@ -520,3 +520,51 @@ def test_warnings_for_live_items_without_rationale_or_references(
         ("items[0].rationale", "live item has no rationale"),
         ("items[0].references", "live item has no references"),
     ]
+
+
+def test_a_symlinked_file_that_leads_out_of_the_tree_is_refused(
+    valid_tree: Path, tmp_path: Path
+) -> None:
+    secret = tmp_path / "elsewhere" / "secret.yaml"
+    secret.parent.mkdir()
+    secret.write_text("items: []\n", encoding="utf-8")
+    (valid_tree / "banks/practice/leak.yaml").symlink_to(secret)
+    (valid_tree / "assessments/leak.yaml").symlink_to(secret)
+
+    result = load_tree(valid_tree)
+
+    assert [str(e) for e in result.errors] == [
+        f"question_banks/{path}: is a symbolic link that leads outside the question-bank "
+        "folder, so it is not read; copy the file into the folder instead"
+        for path in ("assessments/leak.yaml", "banks/practice/leak.yaml")
+    ]
+
+
+def test_a_symlinked_folder_that_leads_out_of_the_tree_is_refused(
+    valid_tree: Path, tmp_path: Path
+) -> None:
+    outside = tmp_path / "other-bank"
+    outside.mkdir()
+    (outside / "bank.yaml").write_text("id: other\ntitle: T\nframework: kss-test\n")
+    (valid_tree / "banks/other").symlink_to(outside, target_is_directory=True)
+    frameworks = valid_tree / "frameworks"
+    frameworks.rename(tmp_path / "frameworks")
+    frameworks.symlink_to(tmp_path / "frameworks", target_is_directory=True)
+
+    result = load_tree(valid_tree)
+
+    refused = [e.path for e in result.errors if "symbolic link" in e.message]
+    assert refused == ["question_banks/banks/other", "question_banks/frameworks"]
+    assert "other" not in result.banks
+    assert result.frameworks == {}
+
+
+def test_a_symlink_within_the_tree_is_followed(valid_tree: Path) -> None:
+    shared = valid_tree / "banks/practice/cases.yaml"
+    shared.rename(valid_tree / "cases.yaml")
+    shared.symlink_to(Path("../../cases.yaml"))
+
+    result = load_tree(valid_tree)
+
+    assert result.ok, [str(e) for e in result.errors]
+    assert "pra-case-1" in result.banks["practice"].items

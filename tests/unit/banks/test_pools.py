@@ -6,6 +6,7 @@ from accredit.banks.pools import (
     ItemFacts,
     ScenarioFacts,
     draw_count,
+    for_use,
     item_pool,
     items_drawn,
     live_items_by_scenario,
@@ -114,3 +115,26 @@ def test_facts_say_whether_they_are_live() -> None:
     assert not fact("x", status="draft").live
     assert ScenarioFacts("s").live
     assert not ScenarioFacts("s", status="retired").live
+
+
+def test_for_use_keeps_the_items_of_that_use_in_order() -> None:
+    items = [
+        ItemFacts("a", "single", "live", None, ("P1",)),
+        ItemFacts("b", "single", "live", None, ("P1",), uses=("practice",)),
+        ItemFacts("c", "single", "live", None, ("P1",), uses=("accreditation", "practice")),
+    ]
+
+    assert [item.id for item in for_use(items, "accreditation")] == ["a", "c"]
+    assert [item.id for item in for_use(items, "practice")] == ["b", "c"]
+
+
+def test_a_scenario_counts_only_the_items_of_the_use_asked_for() -> None:
+    items = [
+        fact("p-1", scenario="s-1"),
+        ItemFacts("p-2", "single", "live", "s-1", ("P1",), uses=("practice",)),
+        ItemFacts("p-3", "single", "live", "s-1", ("P1",), uses=("practice",)),
+    ]
+    rule = ScenarioDraw.model_validate({"bank": "bank", "scenarios": 1, "items_each": 2})
+
+    assert scenario_pool(rule, [ScenarioFacts("s-1")], for_use(items, "practice")) == ["s-1"]
+    assert scenario_pool(rule, [ScenarioFacts("s-1")], for_use(items, "accreditation")) == []

@@ -345,3 +345,101 @@ class TestJsonSchemas:
             "framework.json",
         ]
         assert json.loads(written[0].read_text(encoding="utf-8"))["$schema"] == DIALECT
+
+
+def test_use_defaults_to_accreditation_only_and_keeps_one_order(make_item: MakeItem) -> None:
+    assert ITEMS.validate_python(make_item("single", use=None)).use == ("accreditation",)
+    both = ITEMS.validate_python(make_item("single", use=["practice", "accreditation"]))
+    assert both.use == ("accreditation", "practice")
+
+
+@pytest.mark.parametrize(
+    ("use", "field", "message"),
+    [
+        (["exam"], "items[0].use[0]", "must be one of accreditation or practice (not 'exam')"),
+        ([], "items[0].use", "must have at least 1 entry (has 0)"),
+        (
+            ["practice", "practice"],
+            "items[0].use[1]",
+            "duplicate use 'practice' (first at line 1)",
+        ),
+        ("practice", "items[0].use", "must be a list, not text"),
+    ],
+)
+def test_use_errors(use: object, field: str, message: str, make_item: MakeItem) -> None:
+    assert (field, message) in item_problems(make_item("single", use=use))
+
+
+@pytest.mark.parametrize(
+    ("kind", "changes", "field", "message"),
+    [
+        ("multiple", {"select": 12}, "items[0].select", "must be at most 11 (not 12)"),
+        ("text", {"max_length": 2001}, "items[0].max_length", "must be at most 2000 (not 2001)"),
+        ("written", {"word_limit": 10**9}, "items[0].word_limit", "must be at most 5000"),
+        (
+            "written",
+            {"rubric": [{"id": "r1", "criterion": "C", "marks": 101}]},
+            "items[0].rubric[0].marks",
+            "must be at most 100 (not 101)",
+        ),
+        ("numeric", {"key": 1e13}, "items[0].key", "must be at most 1000000000000"),
+        ("numeric", {"tolerance": 1e13}, "items[0].tolerance", "must be at most 1000000000000"),
+        ("single", {"angoff": [0.5] * 51}, "items[0].angoff", "must have at most 50 entries"),
+    ],
+)
+def test_item_numbers_have_upper_bounds(
+    kind: str, changes: dict[str, Any], field: str, message: str, make_item: MakeItem
+) -> None:
+    found = item_problems(make_item(kind, **changes))
+
+    assert any(f == field and message in m for f, m in found), found
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"time_limit_minutes": 1441}, "time_limit_minutes", "must be at most 1440 (not 1441)"),
+        (
+            {"attempts": {"max_attempts": 101}},
+            "attempts.max_attempts",
+            "must be at most 100 (not 101)",
+        ),
+        (
+            {"attempts": {"cool_off_days": 99999999999}},
+            "attempts.cool_off_days",
+            "must be at most 730 (not 99999999999)",
+        ),
+        (
+            {"sections": _rule(statements=["P1"], count=201)},
+            "sections[0].draws[0].count",
+            "must be at most 200 (not 201)",
+        ),
+        (
+            {"sections": _rule(scenarios=51, items_each=1)},
+            "sections[0].draws[0].scenarios",
+            "must be at most 50 (not 51)",
+        ),
+        (
+            {"sections": _rule(scenarios=1, items_each=51)},
+            "sections[0].draws[0].items_each",
+            "must be at most 50 (not 51)",
+        ),
+        ({"title": "T" * 301}, "title", "must be at most 300 characters (has 301)"),
+    ],
+)
+def test_assessment_numbers_have_upper_bounds(
+    changes: dict[str, Any], field: str, message: str, make_assessment: MakeItem
+) -> None:
+    found = problems(Assessment, make_assessment(**changes))
+
+    assert any(f == field and message in m for f, m in found), found
+
+
+def test_framework_fields_fit_the_database(raw_files: dict[str, Any]) -> None:
+    raw = dict(raw_files["frameworks/kss-test.yaml"], version="v" * 41)
+    raw["statements"] = [dict(raw["statements"][0], number=2**40)]
+
+    assert problems(Framework, raw) == [
+        ("version", "must be at most 40 characters (has 41)"),
+        ("statements[0].number", f"must be at most 999 (not {2**40})"),
+    ]

@@ -35,9 +35,9 @@ def test_coverage_counts_live_items_and_draws_per_statement(valid_tree: Path) ->
     summary = summarise(load_tree(valid_tree))
 
     assert summary.coverage == (
-        Coverage("kss-test", "P1", "Relationships and effective direct work", 4, 2, 1, 6),
-        Coverage("kss-test", "P2", "Communication", 4, 3, 0, 7),
-        Coverage("kss-test", "P3", "Child development", 3, 2, 0, 7),
+        Coverage("kss-test", "P1", "Relationships and effective direct work", 4, 4, 2, 2, 1, 6),
+        Coverage("kss-test", "P2", "Communication", 4, 4, 3, 3, 0, 7),
+        Coverage("kss-test", "P3", "Child development", 3, 3, 2, 2, 0, 7),
     )
 
 
@@ -46,7 +46,10 @@ def test_format_summary_lays_out_tables(valid_tree: Path) -> None:
 
     assert text.startswith("Frameworks\n\nframework  version  status")
     assert "practice  kss-test           1     10       5" in text
-    assert "kss-test   P1            4           2      1      6  Relationships" in text
+    assert (
+        "kss-test   P1            4              4         2           2      1      6  Relationships"
+        in text
+    )
     assert text.endswith("0 errors, 0 warnings\n")
     assert all(line == line.rstrip() for line in text.splitlines())
 

@@ -222,3 +222,34 @@ def test_place_makes_located_problems() -> None:
     assert place.line == 9
     assert place.problem("is wrong", "key") == Problem("f.yaml", 12, "items[1].key", "is wrong")
     assert place.problem("is missing", "rationale").line == 9
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('a: 1\nb: "x\\0y"\n', "f.yaml:2: b: contains the character U+0000 (NUL)"),
+        ('a:\n  - "\\x00"\n', "f.yaml:2: a[0]: contains the character U+0000 (NUL)"),
+        ('a: "\\u0000"\n', "f.yaml:1: a: contains the character U+0000 (NUL)"),
+        ('a: !!int "1\\0"\n', "f.yaml:1: a: contains the character U+0000 (NUL)"),
+        ('"k\\0": 1\nb: 2\n', "f.yaml:1: a key contains the character U+0000 (NUL)"),
+        ('a: "bell\\a"\n', "f.yaml:1: a: contains the character U+0007, which a question bank"),
+    ],
+)
+def test_escapes_cannot_smuggle_a_nul_or_control_character_in(text: str, expected: str) -> None:
+    document = parse_yaml(text, "f.yaml")
+
+    errors = [str(p) for p in document.errors]
+    assert len(errors) == 1
+    assert errors[0].startswith(expected)
+    assert not any("\x00" in value for value in _strings(document.data))
+
+
+def _strings(data: object) -> list[str]:
+    """Return every string in plain data, keys included."""
+    if isinstance(data, str):
+        return [data]
+    if isinstance(data, dict):
+        return [s for key, value in data.items() for s in (*_strings(key), *_strings(value))]
+    if isinstance(data, list):
+        return [s for value in data for s in _strings(value)]
+    return []
