@@ -401,6 +401,15 @@ def test_a_released_savepoint_keeps_its_events_until_the_commit(db):
     assert audit.verify() == (2, None)
 
 
+def test_committing_with_a_savepoint_open_keeps_its_events(db):
+    record("A")
+    db.session.begin_nested()
+    record("B")
+    db.session.commit()  # releases the savepoint, then commits
+    assert actions(db) == ["A", "B"]
+    assert audit.verify() == (2, None)
+
+
 def test_a_savepoint_left_by_an_exception_drops_its_events(db):
     def lose_the_start_race():
         with db.session.begin_nested():
