@@ -2,8 +2,11 @@
 
 Every write checks ownership, the attempt's state and its deadline on the
 server, whatever the browser says. Saving an answer is one read and one
-conditional upsert; submitting and finalising are conditional updates, so each
-happens exactly once however many requests race.
+upsert that writes only while the attempt is open; submitting and expiry go
+through one step, ``finish``, which closes the attempt with a conditional update
+and scores it, so each happens exactly once however many requests race, and an
+acknowledged answer is always in the score. Reads never close an attempt: the
+sweep and the write paths do.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -36,6 +39,7 @@ from accredit.extensions import db
 from accredit.models import (
     Assessment,
     AssessmentVersion,
+    FrameworkVersion,
     Item,
     ItemVersion,
     Role,
@@ -44,6 +48,7 @@ from accredit.models import (
     User,
 )
 from accredit.models.delivery import Attempt, AttemptItem, Enrolment, Response
+from accredit.results import service as results
 from accredit.timefmt import uk_time
 
 
@@ -70,6 +75,11 @@ class AnswerLocked(Conflict):
 
 class InvalidEnrolment(DomainError):
     code = "invalid_enrolment"
+
+
+class PracticeLocked(DomainError):
+    code = "practice_locked"
+    status = 409
 
 
 def grace() -> timedelta:
@@ -255,23 +265,71 @@ def open_attempt(enrolment: Enrolment) -> Attempt | None:
     )
 
 
+def finished(attempt: Attempt, at: datetime | None = None) -> bool:
+    """Say whether an attempt is over: submitted, or past its deadline and grace."""
+    return state_of(attempt, at) in (AttemptState.SUBMITTED, AttemptState.EXPIRED)
+
+
 def start_refusal(enrolment: Enrolment, spec: AssessmentSpec, at: datetime) -> str | None:
-    """Return why a new attempt may not start now, or None if it may."""
+    """Return why a new attempt may not start now, or None if it may.
+
+    An attempt whose time has run out counts as used, whether or not the sweep
+    has closed it yet.
+    """
     opens, closes = window_of(enrolment, spec)
     where = window_state(at, opens, closes)
     if where == "not_open" and opens is not None:
         return f"This assessment opens on {uk_time(opens)}"
     if where == "closed":
         return "The window for this assessment has closed"
-    attempts = [a for a in enrolment.attempts if a.submitted_at is not None]
-    if spec.attempts.max_attempts is not None and len(attempts) >= spec.attempts.max_attempts:
+    ended = {
+        attempt.id: attempt.submitted_at or attempt.deadline_at
+        for attempt in enrolment.attempts
+        if finished(attempt, at)
+    }
+    if spec.attempts.max_attempts is not None and len(ended) >= spec.attempts.max_attempts:
         return f"You have used all {spec.attempts.max_attempts} attempts at this assessment"
-    if attempts and spec.attempts.cool_off_days:
-        last = max(attempt.submitted_at for attempt in attempts if attempt.submitted_at)
+    if ended and spec.attempts.cool_off_days:
+        last = max(moment for moment in ended.values() if moment is not None)
         allowed = last + timedelta(days=spec.attempts.cool_off_days)
         if at < allowed:
             return f"You can sit this assessment again from {uk_time(allowed)}"
     return None
+
+
+def ensure_practice_allowed(
+    candidate_id: int, mode: str, framework_version_id: int, at: datetime | None = None
+) -> None:
+    """Refuse practice while the candidate has an accreditation attempt of the framework open.
+
+    Practice shows answers and rationales; a candidate part-way through an
+    accreditation test must not be able to look anything up in it.
+    """
+    if mode != "practice":
+        return
+    at = at or clock.now()
+    framework_id = (
+        select(FrameworkVersion.framework_id)
+        .where(FrameworkVersion.id == framework_version_id)
+        .scalar_subquery()
+    )
+    sitting_now = db.session.scalar(
+        select(Attempt.id)
+        .join(AssessmentVersion, AssessmentVersion.id == Attempt.assessment_version_id)
+        .join(FrameworkVersion, FrameworkVersion.id == AssessmentVersion.framework_version_id)
+        .where(
+            Attempt.candidate_id == candidate_id, Attempt.submitted_at.is_(None),
+            AssessmentVersion.mode == "accreditation",
+            FrameworkVersion.framework_id == framework_id,
+            or_(Attempt.deadline_at.is_(None), Attempt.deadline_at > at - grace()),
+        )
+        .limit(1)
+    )  # fmt: skip
+    if sitting_now is not None:
+        raise PracticeLocked(
+            "You cannot use the practice test while you have an accreditation test of the same "
+            "framework in progress. Finish that test first."
+        )
 
 
 def start_attempt(candidate: User, assessment_key: str) -> tuple[Attempt, bool]:
@@ -279,23 +337,29 @@ def start_attempt(candidate: User, assessment_key: str) -> tuple[Attempt, bool]:
     at = clock.now()
     enrolment = enrolment_for(candidate, assessment_key)
     existing = open_attempt(enrolment)
-    if existing is not None and not finalise_if_expired(existing, at):
+    if existing is not None and not finished(existing, at):
+        version = existing.assessment_version
+        ensure_practice_allowed(candidate.id, version.mode, version.framework_version_id, at)
         return existing, False
+    if existing is not None:
+        # Its time ran out before the sweep reached it: close and score it first.
+        finish(existing, "expired", at=at)
     version = current_version(enrolment.assessment)
+    ensure_practice_allowed(candidate.id, version.mode, version.framework_version_id, at)
     spec = spec_of(version)
     refusal = start_refusal(enrolment, spec, at)
     if refusal:
         raise StartRefused(refusal)
+    attempt = _new_attempt(enrolment, version, spec, at)
     try:
-        # Built without autoflush, so the one INSERT that can collide happens here.
-        with db.session.no_autoflush:
-            attempt = _new_attempt(enrolment, version, spec, at)
-        db.session.flush()
+        # Written in a savepoint, so losing the race undoes only this attempt, not the
+        # request. Everything is read before it, so on SQLite the write comes first.
+        with db.session.begin_nested():
+            db.session.add(attempt)
     except IntegrityError:
         # Another request started this enrolment's attempt at the same moment:
         # the database let only one through, and that one is the candidate's.
-        db.session.rollback()
-        raced = open_attempt(enrolment_for(candidate, assessment_key))
+        raced = open_attempt(enrolment)
         if raced is None:
             raise
         return raced, False
@@ -335,12 +399,12 @@ def _new_attempt(
         )
         or 0
     ) + 1
+    # Ids, not relationships, so the new attempt stays out of the session until it is added.
     attempt = Attempt(
-        enrolment=enrolment, candidate_id=enrolment.candidate_id, assessment_version=version,
-        number=number, seed=seed, started_at=at,
+        enrolment_id=enrolment.id, candidate_id=enrolment.candidate_id,
+        assessment_version_id=version.id, number=number, seed=seed, started_at=at,
         deadline_at=deadline(at, spec.time_limit_minutes, adjustment_of(enrolment), closes),
     )  # fmt: skip
-    db.session.add(attempt)
     scenario_versions = _current_scenario_versions({s.scenario for s in slots if s.scenario})
     for slot in slots:
         item, item_version = current[slot.item]
@@ -378,35 +442,24 @@ def _current_scenario_versions(keys: set[str]) -> dict[str, int]:
 
 
 def attempt_for(candidate: User, attempt_id: int) -> Attempt:
-    """Return the candidate's own attempt; anyone else's is reported as not found."""
+    """Return the candidate's own attempt; anyone else's is reported as not found.
+
+    A practice attempt is refused while an accreditation attempt of its framework is open.
+    """
     attempt = db.session.get(Attempt, attempt_id)
     if attempt is None or attempt.candidate_id != candidate.id:
         raise NotFound("No such attempt")
+    version = attempt.assessment_version
+    ensure_practice_allowed(candidate.id, version.mode, version.framework_version_id)
     return attempt
 
 
-def finalise_if_expired(attempt: Attempt, at: datetime | None = None) -> bool:
-    """Close an attempt whose grace period has passed; True only for the call that closed it."""
-    at = at or clock.now()
-    if state_of(attempt, at) is not AttemptState.EXPIRED:
-        return False
-    return _close_as_expired(attempt, at)
-
-
-def close_overdue(attempt: Attempt, at: datetime | None = None) -> bool:
-    """Close an attempt past its deadline, grace or not: its own page has asked for the end.
-
-    The grace period only exists for saves already in flight; once the candidate's
-    browser (or a new page) reaches the deadline, the attempt is over.
-    """
-    at = at or clock.now()
-    if state_of(attempt, at) not in (AttemptState.GRACE, AttemptState.EXPIRED):
-        return False
-    return _close_as_expired(attempt, at)
-
-
 def _mark_submitted(attempt: Attempt, submitted_at: datetime | None, submission: str) -> bool:
-    """Close an open attempt with one conditional update; True only for the call that closed it."""
+    """Close an open attempt with one conditional update; True only for the call that closed it.
+
+    On PostgreSQL the update waits for saves holding the attempt's row (``FOR SHARE``)
+    to commit, so every save acknowledged before the close is in what is scored.
+    """
     closed = db.session.execute(
         update(Attempt)
         .where(Attempt.id == attempt.id, Attempt.submitted_at.is_(None))
@@ -417,22 +470,35 @@ def _mark_submitted(attempt: Attempt, submitted_at: datetime | None, submission:
     return closed.rowcount == 1  # type: ignore[attr-defined,no-any-return]
 
 
-def _close_as_expired(attempt: Attempt, at: datetime) -> bool:
-    if not _mark_submitted(attempt, attempt.deadline_at, "expired"):
+def finish(attempt: Attempt, submission: str, *, at: datetime, actor: User | None = None) -> bool:
+    """Close an attempt and score it: the one step every ending goes through.
+
+    ``submission`` is "candidate" (submitted at ``at``) or "expired" (closed at its
+    deadline). True only for the call that closed it; later calls change nothing.
+    """
+    submitted_at = at if submission == "candidate" else attempt.deadline_at
+    if not _mark_submitted(attempt, submitted_at, submission):
         return False
-    audit.record(
-        "attempt.expired", actor=None, subject_type="attempt", subject_id=attempt.id,
-        details={"deadline_at": attempt.deadline_at, "finalised_at": at},
-    )  # fmt: skip
-    _score(attempt)
+    if submission == "candidate":
+        audit.record(
+            "attempt.submitted", actor=actor, subject_type="attempt", subject_id=attempt.id,
+            details={"submitted_at": at, "deadline_at": attempt.deadline_at},
+        )  # fmt: skip
+    else:
+        audit.record(
+            "attempt.expired", actor=None, subject_type="attempt", subject_id=attempt.id,
+            details={"deadline_at": attempt.deadline_at, "finalised_at": at},
+        )  # fmt: skip
+    results.record(attempt)
     return True
 
 
-def _score(attempt: Attempt) -> None:
-    """Score a just-finished attempt (results build on delivery, so this import stays local)."""
-    from accredit.results import service as results
-
-    results.record(attempt)
+def finish_expired(attempt: Attempt, at: datetime | None = None) -> bool:
+    """Close an attempt whose grace period has passed; True only for the call that closed it."""
+    at = at or clock.now()
+    if state_of(attempt, at) is not AttemptState.EXPIRED:
+        return False
+    return finish(attempt, "expired", at=at)
 
 
 def sweep(at: datetime | None = None) -> dict[str, int]:
@@ -444,18 +510,16 @@ def sweep(at: datetime | None = None) -> dict[str, int]:
             Attempt.deadline_at <= at - grace(),
         )
     ).all()  # fmt: skip
-    finalised = sum(1 for attempt in overdue if finalise_if_expired(attempt, at))
+    finalised = sum(1 for attempt in overdue if finish_expired(attempt, at))
     still_open = db.session.scalar(
         select(func.count()).select_from(Attempt).where(Attempt.submitted_at.is_(None))
     )
     return {"checked": len(overdue), "finalised": finalised, "open": still_open or 0}
 
 
-def ensure_accepting(attempt: Attempt, at: datetime) -> None:
-    """Raise unless the attempt takes answers now; finalise it if its time has run out."""
-    state = state_of(attempt, at)
+def refuse_unless_accepting(state: AttemptState) -> None:
+    """Raise unless an attempt in this state takes answers. Writes nothing."""
     if state is AttemptState.EXPIRED:
-        finalise_if_expired(attempt, at)
         raise DeadlinePassed("The time for this assessment has run out")
     if not accepts_answers(state):
         raise AttemptClosed("This assessment has been submitted")
@@ -469,34 +533,62 @@ class Saved:
 
 
 def save_answer(candidate: User, attempt_id: int, position: int, answer: Any, seq: int) -> Saved:
-    """Store an answer if its seq is newer than the stored one; report what is stored."""
+    """Store an answer if its seq is newer than the stored one; report what is stored.
+
+    The write itself checks that the attempt is the candidate's and still open, in
+    the same statement, so a save racing a submit either lands before the attempt
+    is scored or is refused: an acknowledged answer is always scored.
+    """
     at = clock.now()
     row = db.session.execute(
-        select(Attempt, AttemptItem.item_type, AttemptItem.option_order, AttemptItem.answer_rules,
+        select(Attempt.candidate_id, Attempt.deadline_at, Attempt.submitted_at,
+               AssessmentVersion.mode, AssessmentVersion.framework_version_id,
+               AttemptItem.item_type, AttemptItem.option_order, AttemptItem.answer_rules,
                Response.revealed_at)
+        .join(AssessmentVersion, AssessmentVersion.id == Attempt.assessment_version_id)
         .join(AttemptItem, (AttemptItem.attempt_id == Attempt.id)
               & (AttemptItem.position == position))
         .outerjoin(Response, (Response.attempt_id == Attempt.id)
                    & (Response.position == position))
         .where(Attempt.id == attempt_id)
     ).one_or_none()  # fmt: skip
-    if row is None or row[0].candidate_id != candidate.id:
+    if row is None or row.candidate_id != candidate.id:
         raise NotFound("No such question in this attempt")
-    attempt, item_type, option_order, rules, revealed_at = row
-    ensure_accepting(attempt, at)
-    if revealed_at is not None:
+    refuse_unless_accepting(attempt_state(at, row.deadline_at, row.submitted_at, grace()))
+    ensure_practice_allowed(candidate.id, row.mode, row.framework_version_id, at)
+    if row.revealed_at is not None:
         raise AnswerLocked("You have seen the feedback for this question, so its answer is fixed")
-    value = normalise_answer(item_type, rules, option_order, answer)
-    return _upsert_answer(attempt_id, position, value, seq, at)
+    value = normalise_answer(row.item_type, row.answer_rules, row.option_order, answer)
+    return _upsert_answer(candidate.id, attempt_id, position, value, seq, at)
 
 
 def _insert() -> Any:
     return postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
 
 
-def _upsert_answer(attempt_id: int, position: int, value: Any, seq: int, at: datetime) -> Saved:
-    statement = _insert()(Response).values(
-        attempt_id=attempt_id, position=position, answer=value, seq=seq, saved_at=at
+def _still_open(candidate_id: int, attempt_id: int, at: datetime) -> Any:
+    """The attempt's row, only while it is the candidate's and takes answers, locked for share."""
+    query = select(Attempt.id).where(
+        Attempt.id == attempt_id, Attempt.candidate_id == candidate_id,
+        Attempt.submitted_at.is_(None),
+        or_(Attempt.deadline_at.is_(None), Attempt.deadline_at > at - grace()),
+    )  # fmt: skip
+    # PostgreSQL: closing the attempt waits for this save, and this save waits for a
+    # close under way (then finds the attempt closed). SQLite serialises every write.
+    return query.with_for_update(read=True) if db.engine.dialect.name == "postgresql" else query
+
+
+def _upsert_answer(
+    candidate_id: int, attempt_id: int, position: int, value: Any, seq: int, at: datetime
+) -> Saved:
+    columns = Response.__table__.c
+    source = select(
+        literal(attempt_id, columns.attempt_id.type), literal(position, columns.position.type),
+        literal(value, columns.answer.type), literal(seq, columns.seq.type),
+        literal(at, columns.saved_at.type),
+    ).where(Attempt.id.in_(_still_open(candidate_id, attempt_id, at)))  # fmt: skip
+    statement = _insert()(Response).from_select(
+        ["attempt_id", "position", "answer", "seq", "saved_at"], source
     )
     statement = statement.on_conflict_do_update(
         index_elements=[Response.attempt_id, Response.position],
@@ -507,6 +599,10 @@ def _upsert_answer(attempt_id: int, position: int, value: Any, seq: int, at: dat
     stored = db.session.execute(statement).one_or_none()
     if stored is not None:
         return Saved(stored[0], stored[1], True)
+    times = db.session.execute(
+        select(Attempt.deadline_at, Attempt.submitted_at).where(Attempt.id == attempt_id)
+    ).one()
+    refuse_unless_accepting(attempt_state(clock.now(), times[0], times[1], grace()))
     current = db.session.execute(
         select(Response.seq, Response.saved_at).filter_by(attempt_id=attempt_id, position=position)
     ).one()
@@ -515,7 +611,7 @@ def _upsert_answer(attempt_id: int, position: int, value: Any, seq: int, at: dat
 
 def set_flag(candidate: User, attempt: Attempt, position: int, flagged: bool) -> None:
     """Flag a position for review (or clear the flag); flags never touch the answer."""
-    ensure_accepting(attempt, clock.now())
+    refuse_unless_accepting(state_of(attempt))
     if not any(item.position == position for item in attempt.items):
         raise NotFound("No such question in this attempt")
     statement = _insert()(Response).values(
@@ -529,23 +625,27 @@ def set_flag(candidate: User, attempt: Attempt, position: int, flagged: bool) ->
 
 
 def submit(candidate: User, attempt: Attempt) -> bool:
-    """Submit an attempt; True only for the call that submitted it. Later calls change nothing."""
+    """Submit an attempt; True only for the call that submitted it. Later calls change nothing.
+
+    Past the deadline the attempt closes as expired, at its deadline, whoever asks.
+    """
     at = clock.now()
-    if state_of(attempt, at) is AttemptState.EXPIRED:
-        finalise_if_expired(attempt, at)
+    state = state_of(attempt, at)
+    if state is AttemptState.SUBMITTED:
         return False
-    if not _mark_submitted(attempt, at, "candidate"):
+    if state is not AttemptState.OPEN:
+        finish(attempt, "expired", at=at)
         return False
-    audit.record(
-        "attempt.submitted", actor=candidate, subject_type="attempt", subject_id=attempt.id,
-        details={"submitted_at": at, "deadline_at": attempt.deadline_at},
-    )  # fmt: skip
-    _score(attempt)
-    return True
+    return finish(attempt, "candidate", at=at, actor=candidate)
 
 
 def reveal(candidate: User, attempt: Attempt, position: int) -> None:
     """Record that practice feedback for a position was shown, fixing its answer."""
+    if attempt.assessment_version.mode != "practice":
+        raise NotFound("Feedback is given only in practice tests")
+    refuse_unless_accepting(state_of(attempt))
+    if not any(item.position == position for item in attempt.items):
+        raise NotFound("No such question in this attempt")
     statement = _insert()(Response).values(
         attempt_id=attempt.id, position=position, seq=0, revealed_at=clock.now()
     )
