@@ -6,9 +6,12 @@ import re
 import shutil
 from pathlib import Path
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import func, select, text
 
-from accredit.models import ImportRun, Item
+from accredit.catalogue import importer
+from accredit.extensions import db as db_ext
+from accredit.models import AuditEvent, Framework, ImportRun, Item
 
 SHIPPED = Path(__file__).resolve().parent.parent / "question_banks"
 
@@ -16,11 +19,16 @@ SHIPPED = Path(__file__).resolve().parent.parent / "question_banks"
 def test_shipped_banks_validate_with_zero_errors_and_full_coverage(runner):
     result = runner.invoke(args=["banks", "validate", str(SHIPPED)])
     assert result.exit_code == 0, result.output
-    assert "0 errors" in result.output
-    coverage = re.findall(r"^kss-\w+\s+(P[SL]?\d+)\s+(\d+)\s", result.output, flags=re.M)
+    assert "0 errors, 0 warnings" in result.output
+    assert "live  accreditation  practice  standalone" in result.output
+    coverage = re.findall(
+        r"^kss-\w+\s+(P[SL]?\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s", result.output, flags=re.M
+    )
     assert len(coverage) == 10 + 8 + 5
-    for statement, live in coverage:
-        assert int(live) >= 8, f"{statement} has only {live} live items"
+    for statement, live, accreditation, practice in coverage:
+        assert int(accreditation) >= 8, f"{statement} has only {accreditation} accreditation items"
+        assert int(practice) >= 3, f"{statement} has only {practice} practice items"
+        assert int(live) >= int(accreditation)
 
 
 def break_ten_ways(root: Path) -> dict[str, str]:
@@ -114,6 +122,58 @@ def test_import_prints_counts_and_is_idempotent(runner):
     assert re.search(r"items\s+added \d{3}", first.output)
     second = runner.invoke(args=["banks", "import", str(SHIPPED)])
     assert re.search(r"items\s+added 0  changed 0  unchanged \d{3}  retired 0", second.output)
+
+
+def test_repeated_imports_of_unchanged_banks_do_not_pile_up_runs(db, runner):
+    # What `make run` does each time it starts.
+    outputs = [runner.invoke(args=["banks", "import", str(SHIPPED)]) for _ in range(3)]
+
+    assert [o.exit_code for o in outputs] == [0, 0, 0]
+    assert "Imported" in outputs[0].output
+    for again in outputs[1:]:
+        assert "Nothing has changed" in again.output
+        assert "no run recorded" in again.output
+    assert db.session.scalar(select(func.count()).select_from(ImportRun)) == 1
+    imported = select(func.count()).where(AuditEvent.action == "banks.imported")
+    assert db.session.scalar(imported) == 1
+
+
+def _disk_full() -> None:
+    raise RuntimeError("the disk is full")
+
+
+def _bad_statement() -> None:
+    # A database error aborts the transaction (on PostgreSQL nothing more can run in
+    # it), so the failure must be recorded in a fresh one.
+    db_ext.session.execute(text("INSERT INTO no_such_table VALUES (1)"))
+
+
+@pytest.mark.parametrize(
+    ("failure", "clue"),
+    [(_disk_full, "(RuntimeError): the disk is full"), (_bad_statement, "no_such_table")],
+    ids=["exception", "database error"],
+)
+def test_an_import_that_fails_unexpectedly_is_recorded_and_audited(
+    db, runner, monkeypatch, failure, clue
+):
+    monkeypatch.setattr(importer._Sync, "items", lambda self, result: failure())
+
+    result = runner.invoke(args=["banks", "import", str(SHIPPED)])
+
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert "the import stopped with an unexpected error" in result.output
+    assert clue in result.output
+    db.session.rollback()
+    (run,) = db.session.scalars(select(ImportRun)).all()
+    assert run.succeeded is False
+    assert len(run.errors) == 1
+    assert clue in run.errors[0]
+    # Frameworks, banks and scenarios synced before the failure were rolled back.
+    assert db.session.scalar(select(func.count()).select_from(Framework)) == 0
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "banks.import_failed"))
+    assert event.subject_id == str(run.id)
+    assert event.details["errors"] == 1
 
 
 def test_json_schemas_are_written(runner, tmp_path):

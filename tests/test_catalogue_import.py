@@ -9,11 +9,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from accredit.banks import render_markdown
+from accredit.banks import render_markdown, scenario_pool
+from accredit.banks.schema import ScenarioDraw
 from accredit.catalogue.importer import import_tree
+from accredit.catalogue.queries import accreditation_eligible_item_ids, bank_facts
 from accredit.models import (
     Assessment,
     AssessmentVersion,
+    AuditEvent,
     ImportRun,
     Item,
     ItemVersion,
@@ -169,3 +172,177 @@ def test_rendered_html_is_the_stem_and_options_only(db, banks):
         assert version.rendered["stem"] == render_markdown(version.content["stem"])
         options = {option["id"] for option in version.content.get("options", [])}
         assert set(version.rendered.get("options", {})) == options
+
+
+def runs(db):
+    return db.session.scalars(select(ImportRun).order_by(ImportRun.id)).all()
+
+
+def audit_actions(db):
+    return db.session.scalars(
+        select(AuditEvent.action).where(AuditEvent.action.like("banks.%")).order_by(AuditEvent.seq)
+    ).all()
+
+
+def test_an_import_that_changes_nothing_records_no_run(db, banks):
+    first = import_tree(banks)
+    db.session.commit()
+    again = import_tree(banks)
+    db.session.commit()
+
+    assert again.succeeded
+    assert again.run is None
+    assert again.counts["items"]["unchanged"] == count(db, Item)
+    assert [run.id for run in runs(db)] == [first.run.id]
+    assert audit_actions(db) == ["banks.imported"]
+
+
+def test_a_status_change_alone_is_recorded_as_a_run(db, banks):
+    import_tree(banks)
+    db.session.commit()
+    edit(banks / "banks/kss-leader/la-standalone.yaml", "status: live", "status: draft")
+
+    report = import_tree(banks)
+    db.session.commit()
+
+    assert report.run is not None
+    assert report.counts["items"]["changed"] == 0
+    assert len(runs(db)) == 2
+
+
+def test_after_a_failed_run_the_next_good_import_is_recorded_once(db, banks):
+    import_tree(banks)
+    db.session.commit()
+    bank_file = banks / "banks/kss-leader/la-standalone.yaml"
+    good = bank_file.read_text()
+    bank_file.write_text(good.replace("competencies: [PL1]", "competencies: [PL9]", 1))
+    import_tree(banks)
+    db.session.commit()
+    bank_file.write_text(good)
+
+    recovered = import_tree(banks)
+    db.session.commit()
+    again = import_tree(banks)
+    db.session.commit()
+
+    # The admin pages show the last run: it must say the failure is over.
+    assert [run.succeeded for run in runs(db)] == [True, False, True]
+    assert recovered.run is not None
+    assert recovered.counts["items"]["changed"] == 0
+    assert again.run is None
+    assert audit_actions(db) == ["banks.imported", "banks.import_failed", "banks.imported"]
+
+
+def test_each_version_stores_where_the_item_may_be_used(db, banks):
+    import_tree(banks)
+    db.session.commit()
+
+    def uses(key):
+        version = db.session.scalar(
+            select(ItemVersion).join(Item).where(Item.key == key, ItemVersion.version == 1)
+        )
+        return (version.for_accreditation, version.for_practice, version.content["use"])
+
+    assert uses("kssp-0001") == (True, False, ["accreditation"])
+    assert uses("kssp-0301") == (False, True, ["practice"])
+    assert uses("kssp-0004") == (False, True, ["practice"])
+
+
+def test_changing_use_makes_a_new_version(db, banks):
+    import_tree(banks)
+    db.session.commit()
+    edit(
+        banks / "banks/kss-practitioner/pa-standalone.yaml",
+        "  - id: kssp-0002\n    type: ordering\n    status: live\n    author: accredit content team\n"
+        "    competencies: [P1]\n",
+        "  - id: kssp-0002\n    type: ordering\n    status: live\n    author: accredit content team\n"
+        "    competencies: [P1]\n    use: [practice]\n",
+    )
+
+    report = import_tree(banks)
+    db.session.commit()
+
+    assert report.succeeded, report.run.errors
+    assert report.counts["items"]["changed"] == 1
+    item = db.session.scalar(select(Item).filter_by(key="kssp-0002"))
+    assert [(v.version, v.for_accreditation, v.for_practice) for v in item.versions] == [
+        (1, True, False),
+        (2, False, True),
+    ]
+
+
+@pytest.mark.parametrize("use", ["[accreditation, practice]", "[accreditation]"])
+def test_a_practice_only_item_can_never_be_opened_to_accreditation(db, banks, use):
+    import_tree(banks)
+    db.session.commit()
+    versions = count(db, ItemVersion)
+    practice = banks / "banks/kss-practitioner/pc-practice.yaml"
+    edit(
+        practice,
+        "    competencies: [P9]\n    use: [practice]\n",
+        f"    competencies: [P9]\n    use: {use}\n",
+    )
+    line = practice.read_text().splitlines().index(f"    use: {use}") + 1
+
+    report = import_tree(banks)
+    db.session.commit()
+
+    assert not report.succeeded
+    assert report.run.errors == [
+        f"question_banks/banks/kss-practitioner/pc-practice.yaml:{line}: items[3].use: item was "
+        "for practice only at version 1, so candidates may have seen its key; it can never be "
+        "used for accreditation. Write a new item with a new id instead"
+    ]
+    assert count(db, ItemVersion) == versions
+
+
+def test_bank_facts_give_each_mode_only_its_own_items(db, banks):
+    import_tree(banks)
+    db.session.commit()
+
+    practice = bank_facts({"kss-practitioner"}, use="practice")["kss-practitioner"]
+    accreditation = bank_facts({"kss-practitioner"}, use="accreditation")["kss-practitioner"]
+
+    practice_keys = {item.id for item in practice[0]}
+    accreditation_keys = {item.id for item in accreditation[0]}
+    assert {"kssp-0301", "kssp-0004"} <= practice_keys
+    assert "kssp-0001" not in practice_keys
+    assert practice_keys.isdisjoint(accreditation_keys)
+    assert all(item.uses == ("practice",) for item in practice[0])
+    rule = ScenarioDraw.model_validate(
+        {"bank": "kss-practitioner", "scenarios": 1, "items_each": 4}
+    )
+    assert scenario_pool(rule, practice[1], practice[0]) == ["scn-p-temporary-housing"]
+    assert "scn-p-temporary-housing" not in scenario_pool(rule, accreditation[1], accreditation[0])
+
+
+def test_accreditation_eligible_item_ids_name_the_items_whose_keys_stay_secret(db, banks):
+    import_tree(banks)
+    db.session.commit()
+    ids = dict(db.session.execute(select(Item.key, Item.id)).all())
+    retired = db.session.scalar(select(Item).filter_by(key="kssl-0002"))
+    retired.status = "retired"  # it may go live again without a new version
+    db.session.commit()
+
+    eligible = accreditation_eligible_item_ids(
+        [ids["kssp-0001"], ids["kssp-0301"], ids["kssp-0004"], ids["kssl-0002"]]
+    )
+
+    assert eligible == {ids["kssp-0001"], ids["kssl-0002"]}
+    assert accreditation_eligible_item_ids([]) == set()
+
+
+def test_a_nul_in_bank_text_is_refused_with_its_line_before_the_database(db, banks):
+    bank_file = banks / "banks/kss-leader/la-standalone.yaml"
+    edit(bank_file, "    author: accredit content team\n", '    author: "accredit\\0 team"\n')
+    line = bank_file.read_text().splitlines().index('    author: "accredit\\0 team"') + 1
+
+    report = import_tree(banks)
+    db.session.commit()
+
+    assert not report.succeeded
+    assert report.run.errors == [
+        f"question_banks/banks/kss-leader/la-standalone.yaml:{line}: items[0].author: contains "
+        "the character U+0000 (NUL), which a question bank may not hold"
+    ]
+    assert count(db, Item) == 0
