@@ -47,7 +47,7 @@ ITEMS = [
 
 def _practice_copy(item: dict[str, Any]) -> dict[str, Any]:
     """A practice-only twin of an item: the practice test never draws accreditation items."""
-    copy = {**item, "id": f"p{item['id']}", "use": ["practice"],
+    copy = {**item, "id": f"p{item['id']}", "use": ["practice"], "stem": f"Stem of p{item['id']}",
             "rationale": f"RATIONALE-OF-p{item['id']}"}  # fmt: skip
     if "scenario" in item:
         copy["scenario"] = "scn-mini-practice"
@@ -58,7 +58,11 @@ ITEMS += [_practice_copy(item) for item in list(ITEMS)]
 
 SCENARIOS = [
     {"id": "scn-mini", "title": "The Smith family", "vignette": "VIGNETTE of the family."},
-    {"id": "scn-mini-practice", "title": "The Jones family", "vignette": "VIGNETTE of the Joneses."},
+    {
+        "id": "scn-mini-practice",
+        "title": "The Jones family",
+        "vignette": "VIGNETTE of the Joneses.",
+    },
 ]
 
 
