@@ -52,6 +52,13 @@ def _at_least(minimum: int) -> Callable[[Any], str | None]:
     return check
 
 
+def _in_range(minimum: int, maximum: int) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        return None if minimum <= value <= maximum else f"must be from {minimum} to {maximum}"
+
+    return check
+
+
 def _one_of(*choices: str) -> Callable[[Any], str | None]:
     def check(value: Any) -> str | None:
         return None if value in choices else f"must be one of {', '.join(choices)}"
@@ -97,8 +104,9 @@ SETTINGS: dict[str, Setting] = {
     "PROXY_COUNT": Setting(
         0, int, _at_least(0), "trusted reverse proxies in front of the app (X-Forwarded-For)"
     ),
+    # Covers requests already on their way at the deadline (network latency), not extra time.
     "SUBMIT_GRACE_SECONDS": Setting(
-        30, int, _at_least(0), "seconds after a deadline that in-flight saves are accepted"
+        10, int, _in_range(0, 60), "seconds after a deadline that in-flight saves are accepted"
     ),
     "PASSWORD_HASH_TIME_COST": Setting(3, int, _at_least(1), "argon2id passes"),
     "PASSWORD_HASH_MEMORY_KIB": Setting(65536, int, _at_least(8), "argon2id memory in KiB"),
