@@ -102,14 +102,13 @@ def wants_json() -> bool:
 
 
 def render_error(  # type: ignore[no-untyped-def]
-    status: int, code: str | None = None, message: str | None = None, *, keep: bool = False
+    status: int, code: str | None = None, message: str | None = None
 ):
     _detach_current_user()
-    if not keep:
-        try:
-            rollback()
-        except SQLAlchemyError:  # the connection is gone: there is nothing to undo
-            current_app.logger.warning("rollback failed while handling an error")
+    try:
+        rollback()
+    except SQLAlchemyError:  # the connection is gone: there is nothing to undo
+        current_app.logger.warning("rollback failed while handling an error")
     title, default_message = MESSAGES.get(status, MESSAGES[500 if status >= 500 else 400])
     message = message or default_message
     if wants_json():
@@ -149,9 +148,10 @@ def handle_csrf(error: CSRFError):  # type: ignore[no-untyped-def]
 
 
 def handle_domain(error: DomainError):  # type: ignore[no-untyped-def]
-    # Services refuse before they change anything, so what they did write first is a
-    # deliberate fact (an expired attempt closed, a failed sign-in): keep it.
-    return render_error(error.status, error.code, error.message, keep=True)
+    # A refused request changes nothing: whatever it wrote before the refusal is undone.
+    # (Facts that must outlive a refusal, such as a failed sign-in, are recorded by
+    # views that handle the refusal themselves and return normally.)
+    return render_error(error.status, error.code, error.message)
 
 
 def handle_unexpected(error: BaseException):  # type: ignore[no-untyped-def]

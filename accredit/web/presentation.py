@@ -67,7 +67,7 @@ def answer_key(content: dict[str, Any]) -> str:
 
 def answer_in_words(content: dict[str, Any]) -> str:
     """Describe an item's key for a candidate: options by their text, never by internal ids."""
-    options = {option["id"]: option["text"] for option in content.get("options", [])}
+    options: dict[str, str] = {o["id"]: o["text"] for o in content.get("options", [])}
     kind, key = content["type"], content.get("key") or []
     if kind == "single":
         return options.get(key, "")
