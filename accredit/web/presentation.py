@@ -68,13 +68,14 @@ def answer_key(content: dict[str, Any]) -> str:
 def answer_in_words(content: dict[str, Any]) -> str:
     """Describe an item's key for a candidate: options by their text, never by internal ids."""
     options: dict[str, str] = {o["id"]: o["text"] for o in content.get("options", [])}
-    kind, key = content["type"], content.get("key") or []
+    kind, key = content["type"], content.get("key")
     if kind == "single":
-        return options.get(key, "")
+        return options.get(str(key), "")
     if kind == "multiple":
-        return "; ".join(options[option] for option in key)
+        return "; ".join(options[option] for option in key or [])
     if kind == "ordering":
-        return " → ".join(f"{number}. {options[option]}" for number, option in enumerate(key, 1))
+        ordered = enumerate(key or [], 1)
+        return " → ".join(f"{number}. {options[option]}" for number, option in ordered)
     return answer_key(content)
 
 
