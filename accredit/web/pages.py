@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, redirect, render_template, url_for
+from datetime import date
+
+from flask import Blueprint, current_app, jsonify, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import text
 from werkzeug.wrappers import Response
@@ -12,6 +14,12 @@ from accredit.policy import public
 from accredit.web.shell import home_endpoint
 
 bp = Blueprint("pages", __name__)
+
+# The accessibility statement's dates. Review it at least once a year, and after any
+# change that could affect accessibility; update these when you do.
+STATEMENT_PREPARED = date(2026, 12, 1)
+STATEMENT_REVIEWED = date(2026, 12, 1)
+SERVICE_TESTED = date(2026, 12, 1)
 
 
 @bp.route("/")
@@ -25,7 +33,10 @@ def index() -> Response:
 @bp.route("/accessibility")
 @public
 def accessibility() -> str:
-    return render_template("pages/accessibility.html")
+    return render_template(
+        "pages/accessibility.html", prepared=STATEMENT_PREPARED, reviewed=STATEMENT_REVIEWED,
+        tested=SERVICE_TESTED, session_hours=current_app.config["ACCREDIT_SESSION_HOURS"],
+    )  # fmt: skip
 
 
 @bp.route("/healthz")
