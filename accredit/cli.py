@@ -79,8 +79,13 @@ def banks_import(path: Path) -> None:
         db.session.commit()  # a failed run is recorded too, so admins can see why
     except Exception as exc:  # whatever stopped it, the failure is recorded
         db.session.rollback()
-        run = record_failure(path, [unexpected_error(exc)])
-        db.session.commit()
+        try:
+            run = record_failure(path, [unexpected_error(exc)])
+            db.session.commit()
+        except Exception as unrecorded:  # the database itself may be unreachable
+            db.session.rollback()
+            message = f"{unexpected_error(exc)}; the failure could not be recorded: {unrecorded}"
+            raise click.ClickException(message) from None
         click.echo(f"error: {run.errors[0]}", err=True)
         click.echo(f"Nothing imported (run {run.id})", err=True)
         sys.exit(1)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
+from accredit import cli
 from accredit.catalogue import importer
 from accredit.extensions import db as db_ext
 from accredit.models import AuditEvent, Framework, ImportRun, Item
@@ -174,6 +175,22 @@ def test_an_import_that_fails_unexpectedly_is_recorded_and_audited(
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "banks.import_failed"))
     assert event.subject_id == str(run.id)
     assert event.details["errors"] == 1
+
+
+def test_when_even_the_failure_cannot_be_recorded_the_command_says_so(runner, monkeypatch):
+    def unreachable(*args, **kwargs):
+        raise ConnectionError("the database is unreachable")
+
+    monkeypatch.setattr(importer._Sync, "items", lambda self, result: _disk_full())
+    monkeypatch.setattr(cli, "record_failure", unreachable)
+
+    result = runner.invoke(args=["banks", "import", str(SHIPPED)])
+
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert "the disk is full; the failure could not be recorded: the database is unreachable" in (
+        result.output
+    )
 
 
 def test_json_schemas_are_written(runner, tmp_path):
