@@ -1,12 +1,11 @@
 """Read models for results: a candidate's released results, their history, and item review.
 
 Nothing here writes. Keys and rationales reach a candidate only for items that no
-accreditation test can draw (``withheld_item_ids``).
+accreditation test can draw (``accreditation_eligible_item_ids``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -14,8 +13,9 @@ from typing import Any
 from sqlalchemy import select
 
 from accredit.catalogue.presentation import candidate_view
+from accredit.catalogue.queries import accreditation_eligible_item_ids
 from accredit.extensions import db
-from accredit.models import AssessmentVersion, Item, ItemVersion, User
+from accredit.models import AssessmentVersion, ItemVersion, User
 from accredit.models.delivery import Attempt, AttemptItem
 from accredit.models.results import Result
 from accredit.results.service import scored_positions
@@ -68,25 +68,6 @@ def history(person: User) -> History:
     return History(rows, trends)
 
 
-def withheld_item_ids(item_ids: Iterable[int]) -> set[int]:
-    """Return the items whose answers no candidate may see: an accreditation test can draw them.
-
-    An item's current version decides, whatever its status, so a retired
-    accreditation item that could return keeps its key secret too.
-    """
-    ids = set(item_ids)
-    if not ids:
-        return set()
-    return set(
-        db.session.scalars(
-            select(Item.id)
-            .join(ItemVersion, (ItemVersion.item_id == Item.id)
-                  & (ItemVersion.version == Item.current_version))
-            .where(Item.id.in_(ids), ItemVersion.for_accreditation.is_(True))
-        )
-    )  # fmt: skip
-
-
 def review_items(row: Result, attempt: Attempt) -> list[dict[str, Any]]:
     """Per-item review after release: the question, the mark, and the key and why if allowed.
 
@@ -101,7 +82,7 @@ def review_items(row: Result, attempt: Attempt) -> list[dict[str, Any]]:
             .where(AttemptItem.attempt_id == attempt.id)
         ).all()
     }
-    withheld = withheld_item_ids(slot.item_id for slot, _version in slots.values())
+    withheld = accreditation_eligible_item_ids(slot.item_id for slot, _version in slots.values())
     review = []
     for item in scored_positions(row):
         if item.pretest:
@@ -150,7 +131,7 @@ def result_json(row: Result, *, with_items: bool) -> dict[str, Any]:
     }  # fmt: skip
     if with_items:
         positions = [item for item in scored_positions(row) if not item.pretest]
-        withheld = withheld_item_ids(item.item_id for item in positions)
+        withheld = accreditation_eligible_item_ids(item.item_id for item in positions)
         body["items"] = [
             {"position": item.position, "marks": item.marks, "max_marks": item.max_marks,
              "pending": item.pending, "answer": item.answer,
