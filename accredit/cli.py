@@ -300,6 +300,8 @@ def attempts_sweep() -> None:
 @transaction
 def results_recompute(assessment_key: str | None, apply: bool) -> None:
     """Recompute results from stored responses; report any that would change."""
+    # Close attempts whose time has run out first, so every finished attempt is compared.
+    delivery.sweep()
     checked, changes = results.recompute(assessment_key, apply=apply)
     for change in changes:
         click.echo(change.describe())
