@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable
 from datetime import datetime
 from functools import wraps
@@ -279,19 +280,32 @@ def enrol(
 
 
 @attempts_cli.command("sweep")
-@transaction
-def attempts_sweep() -> None:
+@click.option(
+    "--every", type=click.IntRange(min=5), default=None, metavar="SECONDS",
+    help="Keep sweeping, every SECONDS, until stopped: for a machine without cron.",
+)  # fmt: skip
+def attempts_sweep(every: int | None) -> None:
     """Finalise every attempt whose time and grace have run out, then checkpoint the audit trail.
 
-    Safe to run from cron.
+    Safe to run from cron, and idempotent.
     """
-    counts = delivery.sweep()
-    click.echo(
-        f"Checked {counts['checked']} overdue attempts, finalised {counts['finalised']}; "
-        f"{counts['open']} attempts still open."
-    )
-    db.session.commit()  # first, so the checkpoint covers what the sweep recorded
-    _checkpoint()
+    while True:
+        try:
+            counts = delivery.sweep()
+            db.session.commit()  # first, so the checkpoint covers what the sweep recorded
+        except DomainError as error:
+            db.session.rollback()
+            raise click.ClickException(error.message) from None
+        if every is None or counts["finalised"]:
+            click.echo(
+                f"Checked {counts['checked']} overdue attempts, finalised {counts['finalised']}; "
+                f"{counts['open']} attempts still open."
+            )
+        _checkpoint()
+        if every is None:
+            return
+        db.session.remove()
+        time.sleep(every)
 
 
 @results_cli.command("recompute")
