@@ -47,8 +47,11 @@ run: install
 	@$(FLASK) banks import question_banks
 	@echo "==> Creating the demo accounts"
 	@$(FLASK) demo
+	@echo "==> Closing attempts whose time has run out every 30 seconds, in the background"
 	@echo "==> Serving on http://127.0.0.1:$(PORT) (Ctrl-C to stop)"
-	@$(FLASK) run --host 127.0.0.1 --port $(PORT)
+	@$(FLASK) attempts sweep --every 30 & sweeper=$$!; \
+	trap 'kill $$sweeper 2>/dev/null' EXIT INT TERM; \
+	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 lint: $(STAMPS)/dev
 	$(BIN)/ruff check .
