@@ -10,10 +10,15 @@ from typing import Any
 
 from flask import Flask
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
+from werkzeug import routing
 
 from accredit import config as config_module
 
 PACKAGE_DIR = Path(__file__).resolve().parent
+
+# PostgreSQL's INTEGER, the type of every id and position: a larger number in a
+# route can name nothing, so it is a 404 rather than an out-of-range error.
+DATABASE_INT_MAX = 2**31 - 1
 
 
 def templates_dir() -> Path:
@@ -22,9 +27,39 @@ def templates_dir() -> Path:
     return packaged if packaged.is_dir() else PACKAGE_DIR.parent / "templates"
 
 
+def digits_up_to(limit: int) -> str:
+    """Return a regular expression for the decimal numbers from 0 to limit, ASCII digits only."""
+    text = str(limit)
+    parts = [f"[0-9]{{1,{len(text) - 1}}}"] if len(text) > 1 else []
+    for index, digit in enumerate(text):
+        lowest = 1 if index == 0 else 0
+        if int(digit) > lowest:  # the same start, a smaller digit here, then any digits
+            rest = len(text) - index - 1
+            tail = f"[0-9]{{{rest}}}" if rest else ""
+            parts.append(f"{text[:index]}[{lowest}-{int(digit) - 1}]{tail}")
+    return "|".join([*parts, text])
+
+
+class IntegerConverter(routing.IntegerConverter):
+    """Werkzeug's ``<int:...>``, for ids and positions: ASCII digits within the database's range.
+
+    The range is in the pattern itself, so a larger number matches no route at all:
+    a 404 whatever the method (a converter that refused after matching would make
+    Werkzeug answer 405 for a path that another method's route also matches).
+    """
+
+    regex = digits_up_to(DATABASE_INT_MAX)
+
+    def __init__(self, map: routing.Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", DATABASE_INT_MAX)
+        super().__init__(map, *args, **kwargs)
+
+
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Create and configure the app; refuse to start with an impossible configuration."""
     app = Flask("accredit", instance_relative_config=True, template_folder=str(templates_dir()))
+    # Before any route exists, so every <int:> route is bounded.
+    app.url_map.converters["int"] = IntegerConverter
     overrides = dict(test_config or {})
     settings = {k: overrides.pop(k) for k in list(overrides) if k in config_module.SETTINGS}
     values = config_module.build(settings, os.environ, Path(app.instance_path))
@@ -108,9 +143,11 @@ def _init_extensions(app: Flask) -> None:
 
     def load_user(identifier: str) -> models.User | None:
         user_id, _, version = identifier.partition(":")
-        if not user_id.isdigit() or not version.isdigit():
+        if not _is_count(user_id) or not _is_count(version):
             return None
         user = db.session.get(models.User, int(user_id))
+        # Signing out, or an administrator ending sessions, bumps the version and so
+        # refuses every cookie issued before it.
         if user is None or not user.active or user.session_version != int(version):
             return None
         return user
@@ -124,6 +161,11 @@ def _init_extensions(app: Flask) -> None:
         time_cost=app.config["ACCREDIT_PASSWORD_HASH_TIME_COST"],
         memory_kib=app.config["ACCREDIT_PASSWORD_HASH_MEMORY_KIB"],
     )
+
+
+def _is_count(text: str) -> bool:
+    """Say whether text is a whole number the database can hold (ASCII digits: not '²')."""
+    return text.isascii() and text.isdigit() and len(text) <= 10 and int(text) <= DATABASE_INT_MAX
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:

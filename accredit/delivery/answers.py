@@ -1,7 +1,8 @@
 """Check and normalise a candidate's answer against the item it answers. Plain Python.
 
 A save that breaks a rule (an option that does not exist, more choices than the
-item allows, text past its cap) is refused with a clear message, never stored.
+item allows, text past its cap, a character no database can store) is refused
+with a clear message, never stored.
 An empty answer clears the response.
 """
 
@@ -41,10 +42,26 @@ def normalise_answer(
     """Return the answer in its stored form, None when it is empty, or raise InvalidAnswer."""
     if answer is None or answer == "" or answer == []:
         return None
+    values = answer if isinstance(answer, list) else [answer]
+    if any(isinstance(value, str) and not storable(value) for value in values):
+        raise InvalidAnswer(
+            "Your answer contains a character that cannot be saved, such as a null character. "
+            "Remove it and try again"
+        )
     checker = _CHECKERS.get(item_type)
     if checker is None:
         raise InvalidAnswer(f"Unknown item type {item_type!r}")
     return checker(rules, options, answer)
+
+
+def storable(text: str) -> bool:
+    """Say whether every database can store text: no NUL, no lone surrogate.
+
+    PostgreSQL refuses both (SQLite would keep them), so they are refused everywhere.
+    """
+    if text.isascii():
+        return "\x00" not in text
+    return "\x00" not in text and not any("\ud800" <= character <= "\udfff" for character in text)
 
 
 def _single(_rules: dict[str, Any], options: Sequence[str], answer: Any) -> str:

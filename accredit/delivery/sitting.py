@@ -33,7 +33,16 @@ class Position:
 
     @property
     def answered(self) -> bool:
-        return self.answer is not None
+        """Answered in full: a "choose 2" with one ticked is kept, but not yet answered."""
+        return self.answer is not None and not self.incomplete
+
+    @property
+    def incomplete(self) -> bool:
+        """Say whether a "choose n" answer has fewer than n choices."""
+        if self.view.type != "multiple" or not isinstance(self.answer, list):
+            return False
+        wanted = self.view.settings.get("select")
+        return isinstance(wanted, int) and len(self.answer) < wanted
 
 
 def positions(attempt: Attempt) -> list[Position]:
@@ -76,7 +85,10 @@ class Clock:
 def clock_of(attempt: Attempt, at: datetime | None = None) -> Clock:
     at = at or clock.now()
     state = attempt_state(at, attempt.deadline_at, attempt.submitted_at, grace())
-    return Clock(state, attempt.deadline_at, remaining_seconds(at, attempt.deadline_at))
+    remaining = remaining_seconds(at, attempt.deadline_at)
+    if state is AttemptState.SUBMITTED and remaining is not None:
+        remaining = 0.0  # submitted: no time remains, whatever the deadline was
+    return Clock(state, attempt.deadline_at, remaining)
 
 
 def payload(attempt: Attempt, *, with_items: bool = True) -> dict[str, Any]:

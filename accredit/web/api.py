@@ -7,14 +7,19 @@ published at /api/v1/openapi.json.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import Blueprint, jsonify, request
 from flask_login import current_user
+from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from accredit.delivery import service, sitting
 from accredit.errors import DomainError
+from accredit.extensions import db
+from accredit.models.delivery import Attempt
+from accredit.models.delivery import Response as StoredResponse
 from accredit.policy import CANDIDATE_AREA, guard_blueprint, public
 from accredit.results import service as results
 from accredit.results import views as results_view
@@ -24,6 +29,12 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 guard_blueprint(bp, CANDIDATE_AREA)
 
 MAX_SEQ = 2**53  # the largest integer a browser keeps exactly
+# How far one save may move a position's seq past the stored one. A browser adds 1
+# per change, so this is never reached honestly; it keeps any stored seq far below
+# MAX_SEQ, so no seq can ever leave a question with no newer seq to save.
+MAX_SEQ_STEP = 1_000_000
+MAX_JSON_DEPTH = 32
+BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
 
 
 class BadRequest(DomainError):
@@ -32,10 +43,79 @@ class BadRequest(DomainError):
 
 
 def _body() -> dict[str, Any]:
-    body = request.get_json(silent=True)
+    if not request.is_json:
+        raise BadRequest("Send a JSON object, with Content-Type: application/json")
+    try:
+        body = json.loads(request.get_data(cache=True))
+    except (ValueError, RecursionError) as error:
+        raise BadRequest("Send a JSON object: the body is not valid JSON") from error
     if not isinstance(body, dict):
         raise BadRequest("Send a JSON object")
+    if _depth(body) > MAX_JSON_DEPTH:
+        raise BadRequest(f"Send JSON nested no more than {MAX_JSON_DEPTH} levels deep")
     return body
+
+
+def _depth(value: Any) -> int:
+    """Return how deeply lists and objects nest in a parsed JSON value (1 for a flat one)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        current, level = stack.pop()
+        if isinstance(current, dict | list):
+            deepest = max(deepest, level)
+            children = current.values() if isinstance(current, dict) else current
+            stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
+def whole_number(value: Any) -> int | None:
+    """Return a JSON number as an int if it is a whole number, else None.
+
+    1.0 counts as 1 (JSON Schema calls it an integer); true, "1" and 1.5 do not.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
+def form_number(raw: str | None) -> int | None:
+    """Return a form field as an int if it is plain ASCII digits ("²" and "-1" are not)."""
+    if raw is None or not (raw.isascii() and raw.isdigit()) or len(raw) > 20:
+        return None
+    return int(raw)
+
+
+def checked_seq(value: Any, attempt_id: int, position: int) -> int:
+    """Return the seq of a save, or raise BadRequest saying what is wrong with it."""
+    seq = whole_number(value)
+    if seq is None:
+        raise BadRequest('Send {"answer": ..., "seq": n} with a whole-number seq')
+    if not 1 <= seq <= MAX_SEQ:
+        raise BadRequest(f"seq must be from 1 to {MAX_SEQ}")
+    stored = (
+        db.session.scalar(
+            select(StoredResponse.seq)
+            .join(Attempt, Attempt.id == StoredResponse.attempt_id)
+            .where(StoredResponse.attempt_id == attempt_id, StoredResponse.position == position)
+            .where(Attempt.candidate_id == current_user.id)
+        )
+        or 0
+    )
+    if seq > stored + MAX_SEQ_STEP:
+        raise BadRequest(f"seq must be no more than {MAX_SEQ_STEP:,} above the stored seq")
+    return seq
+
+
+def items_wanted() -> bool:
+    """Read ?items= as a boolean: true or 1, false or 0; anything else is refused."""
+    raw = request.args.get("items", "true")
+    if raw.lower() not in BOOLEANS:
+        raise BadRequest("items must be true or false")
+    return BOOLEANS[raw.lower()]
 
 
 @bp.get("/openapi.json")
@@ -52,21 +132,19 @@ def start(assessment_id: str) -> tuple[Response, int]:
 
 @bp.get("/attempts/<int:attempt_id>")
 def show(attempt_id: int) -> Response:
+    with_items = items_wanted()
     attempt = service.attempt_for(current_user, attempt_id)
     service.finalise_if_expired(attempt)
     # The page's timer re-syncs with ?items=false: it needs the clock, not every question.
-    with_items = request.args.get("items", "true") != "false"
     return jsonify(sitting.payload(attempt, with_items=with_items))
 
 
 @bp.put("/attempts/<int:attempt_id>/responses/<int:position>")
 def save(attempt_id: int, position: int) -> Response:
     body = _body()
-    seq = body.get("seq")
-    if "answer" not in body or not isinstance(seq, int) or isinstance(seq, bool):
+    if "answer" not in body:
         raise BadRequest('Send {"answer": ..., "seq": n} with a whole-number seq')
-    if not 1 <= seq <= MAX_SEQ:
-        raise BadRequest(f"seq must be from 1 to {MAX_SEQ}")
+    seq = checked_seq(body.get("seq"), attempt_id, position)
     saved = service.save_answer(current_user, attempt_id, position, body["answer"], seq)
     return jsonify(
         {

@@ -27,6 +27,7 @@ from accredit.policy import CANDIDATE_AREA, guard_blueprint
 from accredit.results import service as results
 from accredit.results import views as results_view
 from accredit.scoring.items import score_item
+from accredit.web.api import BadRequest, checked_seq, form_number
 
 bp = Blueprint("candidate", __name__, url_prefix="/candidate")
 guard_blueprint(bp, CANDIDATE_AREA)
@@ -139,10 +140,21 @@ def form_answer(item_type: str, form: MultiDict[str, str], options: list[str]) -
         positions = {option: form.get(f"position-{option}", "") for option in options}
         if not any(positions.values()):
             return None
-        if not all(value.isdigit() for value in positions.values()):
-            return ["incomplete"]  # refused by validation with a clear message
-        return [option for option, _ in sorted(positions.items(), key=lambda pair: int(pair[1]))]
+        if set(positions.values()) != {str(number) for number in range(1, len(options) + 1)}:
+            # A gap, a repeat or a stray value ("²"): refused, as the API refuses it.
+            return ["incomplete"]
+        return sorted(options, key=lambda option: int(positions[option]))
     return form.get("answer", "")
+
+
+def ordering_as_posted(form: MultiDict[str, str], options: list[str]) -> list[str | None]:
+    """Return the posted positions as far as they go, to show again beside an error."""
+    shown: list[str | None] = [None] * len(options)
+    for option in options:
+        number = form_number(form.get(f"position-{option}"))
+        if number is not None and 1 <= number <= len(options) and shown[number - 1] is None:
+            shown[number - 1] = option
+    return shown
 
 
 @bp.route("/attempts/<int:attempt_id>/items/<int:position>", methods=["POST"])
@@ -152,11 +164,17 @@ def save_item(attempt_id: int, position: int) -> Any:
     if slot is None:
         abort(404)
     answer = form_answer(slot.item_type, request.form, list(slot.option_order))
-    seq = request.form.get("seq", type=int) or 1
+    try:
+        # Bounded as the API bounds it; the page sends its stored seq + 1.
+        seq = checked_seq(form_number(request.form.get("seq", "1")), attempt.id, position)
+    except BadRequest:
+        abort(400)
     try:
         saved = service.save_answer(current_user, attempt.id, position, answer, seq)
         service.set_flag(current_user, attempt, position, request.form.get("flagged") == "yes")
     except InvalidAnswer as error:
+        if slot.item_type == "ordering":
+            answer = ordering_as_posted(request.form, list(slot.option_order))
         return _render_item(attempt, position, error=error.message, status=422, answer=answer)
     except (service.DeadlinePassed, service.AttemptClosed):
         return redirect(url_for("candidate.done", attempt_id=attempt.id))
@@ -178,8 +196,9 @@ def _next_url(attempt: Attempt, slot: AttemptItem) -> str:
         return url_for("candidate.feedback", attempt_id=attempt.id, position=slot.position)
     if go == "previous":
         return url_for("candidate.item", attempt_id=attempt.id, position=max(1, slot.position - 1))
-    if go.isdigit():
-        return url_for("candidate.item", attempt_id=attempt.id, position=int(go))
+    number = form_number(go)  # ASCII digits only: "²".isdigit() is true
+    if number is not None and 1 <= number <= len(attempt.items):
+        return url_for("candidate.item", attempt_id=attempt.id, position=number)
     if go == "review" or slot.position >= len(attempt.items):
         return url_for("candidate.review", attempt_id=attempt.id)
     return url_for("candidate.item", attempt_id=attempt.id, position=slot.position + 1)
@@ -227,10 +246,11 @@ def submit(attempt_id: int) -> Response | str:
     if request.method == "POST":
         service.submit(current_user, attempt)
         return redirect(url_for("candidate.done", attempt_id=attempt.id))
-    unanswered = [p for p in sitting.positions(attempt) if not p.answered]
+    everything = sitting.positions(attempt)
     return render_template(
-        "candidate/submit.html", attempt=attempt, unanswered=unanswered,
-        clock=sitting.clock_of(attempt),
+        "candidate/submit.html", attempt=attempt,
+        unanswered=[p for p in everything if not p.answered],
+        flagged=[p for p in everything if p.flagged], clock=sitting.clock_of(attempt),
     )  # fmt: skip
 
 

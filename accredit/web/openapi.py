@@ -5,10 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 ERROR_CODES = [
-    "bad_request", "csrf_failed", "unauthenticated", "forbidden", "not_found", "not_enrolled",
-    "start_refused", "form_unavailable", "deadline_passed", "attempt_submitted", "answer_locked",
-    "invalid_answer", "not_released", "too_large", "server_error",
+    "bad_request", "csrf_failed", "unauthenticated", "forbidden", "not_found", "method_not_allowed",
+    "not_enrolled", "start_refused", "form_unavailable", "practice_locked", "deadline_passed",
+    "attempt_submitted", "answer_locked", "invalid_answer", "not_released", "not_scored",
+    "conflict", "unprocessable", "too_large", "too_many_requests", "server_error",
+    "database_unavailable", "domain_error", "invalid_enrolment",
 ]  # fmt: skip
+
+MAX_ID = 2**31 - 1  # ids and positions are the database's INTEGER; larger ones are 404
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -25,12 +29,12 @@ def _ok(description: str, schema: str) -> dict[str, Any]:
 
 ATTEMPT_ID = {
     "name": "attempt_id", "in": "path", "required": True,
-    "schema": {"type": "integer", "minimum": 1},
+    "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
 }  # fmt: skip
 POSITION = {
     "name": "position", "in": "path", "required": True,
     "description": "The item's position on the attempt's form, from 1.",
-    "schema": {"type": "integer", "minimum": 1},
+    "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
 }  # fmt: skip
 CSRF = {
     "name": "X-CSRFToken", "in": "header", "required": True,
@@ -39,11 +43,30 @@ CSRF = {
 }  # fmt: skip
 
 COMMON_ERRORS = {
-    "400": _error("The body or the CSRF token is missing or malformed."),
-    "401": _error("Not signed in."),
+    "400": _error(
+        "bad_request or csrf_failed: the body, a parameter or the CSRF token is missing or malformed "
+        "(including JSON nested more than 32 levels deep)."
+    ),
+    "401": _error(
+        "Not signed in, or signed out since (signing out ends every session of the account)."
+    ),
     "403": _error("Signed in without the candidate role."),
     "404": _error("No such attempt or position for this candidate (another's attempt is 404 too)."),
+    "413": _error("too_large: the body is larger than the service accepts."),
+    "503": {
+        "description": "database_unavailable: the service cannot reach its database just now. Nothing was changed; retry after the Retry-After header's seconds.",
+        "headers": {
+            "Retry-After": {
+                "description": "Seconds to wait before retrying.",
+                "schema": {"type": "integer"},
+            }
+        },
+        "content": {"application/json": {"schema": _ref("Error")}},
+    },
 }
+PRACTICE_LOCKED = (
+    "practice_locked: a practice attempt while an accreditation attempt of its framework is open."
+)
 
 SCHEMAS: dict[str, Any] = {
     "Error": {
@@ -120,7 +143,8 @@ SCHEMAS: dict[str, Any] = {
             "deadline_at": {"type": ["string", "null"], "format": "date-time"},
             "remaining_seconds": {
                 "type": ["number", "null"],
-                "description": "Seconds to the deadline by the server's clock; null if untimed. Count down from this, never from the client's clock.",
+                "minimum": 0,
+                "description": "Seconds to the deadline by the server's clock; 0 once the time is up or the attempt is submitted; null if untimed. Count down from this, never from the client's clock.",
             },
             "server_time": {"type": "string", "format": "date-time"},
             "submitted_at": {"type": ["string", "null"], "format": "date-time"},
@@ -170,7 +194,12 @@ SCHEMAS: dict[str, Any] = {
             "answer": _ref("Answer"),
             "seq": {
                 "type": "integer", "minimum": 1, "maximum": 2**53,
-                "description": "Increases with every change at this position. Stored only if newer than the stored seq.",
+                "description": (
+                    "Increases with every change at this position. Stored only if newer than the stored seq. "
+                    "A whole number: 1.0 is read as 1, while 1.5, \"1\" and true are refused (400). "
+                    "At most 1,000,000 above the stored seq (else 400), so no seq can leave a position "
+                    "with no newer seq to send."
+                ),
             },
         },
     },
@@ -187,6 +216,11 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "required": ["flagged"],
         "properties": {"flagged": {"type": "boolean"}},
+    },
+    "FlagReply": {
+        "type": "object",
+        "required": ["position", "flagged"],
+        "properties": {"position": {"type": "integer"}, "flagged": {"type": "boolean"}},
     },
 }  # fmt: skip
 
@@ -221,7 +255,8 @@ def openapi_document() -> dict[str, Any]:
                         "201": _ok("Started: the new attempt with its form.", "Attempt"),
                         "200": _ok("Already open: the open attempt.", "Attempt"),
                         "409": _error(
-                            "start_refused (window, attempts or cool-off) or form_unavailable."
+                            "start_refused (window, attempts or cool-off), form_unavailable or "
+                            + PRACTICE_LOCKED
                         ),
                         **COMMON_ERRORS,
                     },
@@ -236,11 +271,15 @@ def openapi_document() -> dict[str, Any]:
                             "name": "items",
                             "in": "query",
                             "required": False,
-                            "description": "false leaves out the items: enough for a timer's re-sync.",
+                            "description": "true (or 1) includes the items; false (or 0) leaves them out, enough for a timer's re-sync. Anything else is 400.",
                             "schema": {"type": "boolean", "default": True},
                         },
                     ],
-                    "responses": {"200": _ok("The attempt.", "Attempt"), **COMMON_ERRORS},
+                    "responses": {
+                        "200": _ok("The attempt.", "Attempt"),
+                        "409": _error(PRACTICE_LOCKED),
+                        **COMMON_ERRORS,
+                    },
                 }
             },
             "/attempts/{attempt_id}/responses/{position}": {
@@ -254,10 +293,12 @@ def openapi_document() -> dict[str, Any]:
                     "responses": {
                         "200": _ok("What is now stored.", "SaveReply"),
                         "409": _error(
-                            "deadline_passed (after the grace period), attempt_submitted or answer_locked."
+                            "deadline_passed (after the grace period), attempt_submitted, answer_locked or "
+                            + PRACTICE_LOCKED
                         ),
                         "422": _error(
-                            "invalid_answer: no such option, too many choices, not a number, too long."
+                            "invalid_answer: no such option, too many choices, not a number, too long, "
+                            "or a character no database can store (NUL, a lone surrogate)."
                         ),
                         **COMMON_ERRORS,
                     },
@@ -272,8 +313,8 @@ def openapi_document() -> dict[str, Any]:
                         "content": {"application/json": {"schema": _ref("FlagRequest")}},
                     },
                     "responses": {
-                        "200": {"description": "The flag is set."},
-                        "409": _error("deadline_passed or attempt_submitted."),
+                        "200": _ok("The flag is set.", "FlagReply"),
+                        "409": _error("deadline_passed, attempt_submitted or " + PRACTICE_LOCKED),
                         **COMMON_ERRORS,
                     },
                 }
@@ -283,10 +324,12 @@ def openapi_document() -> dict[str, Any]:
                     "summary": "The released result: outcome, score, pass mark and competency profile",
                     "parameters": [ATTEMPT_ID],
                     "responses": {
+                        **COMMON_ERRORS,
                         "200": _ok("The result.", "Result"),
-                        "403": _error("not_released: the result has not been released yet."),
-                        "401": COMMON_ERRORS["401"],
-                        "404": COMMON_ERRORS["404"],
+                        "403": _error(
+                            "not_released: the result has not been released yet; or not the candidate role."
+                        ),
+                        "409": _error("not_scored, or " + PRACTICE_LOCKED),
                     },
                 }
             },
@@ -299,6 +342,7 @@ def openapi_document() -> dict[str, Any]:
                             "The attempt, submitted; submitted_now says whether this call did it.",
                             "Attempt",
                         ),
+                        "409": _error(PRACTICE_LOCKED),
                         **COMMON_ERRORS,
                     },
                 }

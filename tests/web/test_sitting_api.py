@@ -349,3 +349,29 @@ def test_practice_feedback_fixes_the_answer(app, db, candidate, enrol):
     )  # fmt: skip
     assert locked.status_code == 409
     assert locked.json["error"]["code"] == "answer_locked"
+
+
+def test_every_error_code_the_api_can_give_is_documented(app):
+    import importlib
+    import pkgutil
+
+    import accredit
+    from accredit.errors import DomainError
+    from accredit.web.errors import CODES
+    from accredit.web.openapi import ERROR_CODES
+
+    for module in pkgutil.walk_packages(accredit.__path__, "accredit."):
+        if ".migrations" not in module.name:
+            importlib.import_module(module.name)
+
+    def subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+
+    reachable = {
+        error.code
+        for error in subclasses(DomainError)
+        if error.__module__.startswith(("accredit.delivery", "accredit.results", "accredit.web"))
+    }
+    assert reachable | set(CODES.values()) | {"csrf_failed"} <= set(ERROR_CODES)

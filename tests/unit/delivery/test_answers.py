@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from accredit.delivery.answers import InvalidAnswer, answer_rules, normalise_answer
+from accredit.delivery.answers import InvalidAnswer, answer_rules, normalise_answer, storable
 
 OPTIONS = ["a", "b", "c", "d", "e", "f", "g", "h"]
 
@@ -68,3 +68,32 @@ def test_answer_rules_reveal_nothing_about_the_key():
     content = {"type": "multiple", "select": 3, "key": ["a", "b", "c"], "rationale": "x"}
     assert answer_rules("multiple", content) == {"select": 3}
     assert answer_rules("single", {"type": "single", "key": "b"}) == {}
+
+
+@pytest.mark.parametrize(
+    ("item_type", "rules", "answer"),
+    [
+        ("text", {"max_length": 50}, "section\x0047"),
+        ("text", {"max_length": 50}, "lone \ud800 surrogate"),
+        ("written", {"word_limit": 5}, "trailing low surrogate \udfff"),
+        ("numeric", {}, "26\x00"),
+        ("single", {}, "a\x00"),
+        ("multiple", {"select": 3}, ["a", "b\x00"]),
+        ("ordering", {}, ["\ud800", "b", "c", "d", "e", "f", "g", "h"]),
+    ],
+)
+def test_characters_no_database_can_store_are_refused(item_type, rules, answer):
+    with pytest.raises(InvalidAnswer, match="cannot be saved"):
+        normalise_answer(item_type, rules, OPTIONS, answer)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("plain", True), ("", True), ("naïve café 😀", True), ("a\x00", False), ("\ud83d", False)],
+)
+def test_storable(text, expected):
+    assert storable(text) is expected
+
+
+def test_a_full_emoji_is_kept():
+    assert normalise_answer("written", {"word_limit": 5}, OPTIONS, "well done 😀") == "well done 😀"
