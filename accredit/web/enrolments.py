@@ -149,8 +149,13 @@ class AdjustmentForm(FlaskForm):
                  SelectChoice("minutes", "A number of minutes")],
         default="none", widget=GovRadioInput(), validate_choice=False,
     )  # fmt: skip
-    extra_percent = StringField("Percentage of the time limit", widget=GovTextInput())
-    extra_minutes = StringField("Number of minutes", widget=GovTextInput())
+    # One amount for either kind: GOV.UK's conditional reveal would put aria-expanded on
+    # a radio button, which ARIA does not allow.
+    extra_amount = StringField(
+        "Amount of extra time", widget=GovTextInput(),
+        description="As a percentage, for example 25, or in minutes, for example 15, "
+        "as chosen above.",
+    )  # fmt: skip
     reason = TextAreaField(
         "Reason for the adjustment", widget=GovTextArea(),
         description="Required with extra time. It is recorded in the audit trail.",
@@ -161,9 +166,10 @@ class AdjustmentForm(FlaskForm):
         if field.data not in ("none", *EXTRA_LIMITS):
             raise ValidationError("Select whether the candidate has extra time")
 
-    def _amount(self, kind: str, field: StringField) -> None:
-        """Check the amount of the kind of extra time chosen; ignore the other kind's box."""
-        if self.extra_kind.data != kind:
+    def validate_extra_amount(self, field: StringField) -> None:
+        """Check the amount against the kind of extra time chosen; with none, it is ignored."""
+        kind = self.extra_kind.data
+        if kind not in EXTRA_LIMITS:
             return
         noun = "percentage" if kind == "percent" else "number of minutes"
         text = (field.data or "").strip()
@@ -177,12 +183,6 @@ class AdjustmentForm(FlaskForm):
         low, high = EXTRA_LIMITS[kind]
         if len(text) > 4 or not low <= int(text) <= high:
             raise ValidationError(f"The {noun} of extra time must be between {low} and {high}")
-
-    def validate_extra_percent(self, field: StringField) -> None:
-        self._amount("percent", field)
-
-    def validate_extra_minutes(self, field: StringField) -> None:
-        self._amount("minutes", field)
 
     def validate_reason(self, field: TextAreaField) -> None:
         text = (field.data or "").strip()
@@ -202,8 +202,8 @@ class AdjustmentForm(FlaskForm):
     def adjustment(self) -> dict[str, Any]:
         kind = self.extra_kind.data
         return {
-            "percent": int(self.extra_percent.data) if kind == "percent" else None,
-            "minutes": int(self.extra_minutes.data) if kind == "minutes" else None,
+            "percent": int(self.extra_amount.data) if kind == "percent" else None,
+            "minutes": int(self.extra_amount.data) if kind == "minutes" else None,
             "reason": self.reason.data,
         }
 
@@ -351,7 +351,6 @@ def _terms(enrolment: Enrolment) -> dict[str, Any]:
         kind = "minutes"
     return {
         "opens": enrolment.opens_at, "closes": enrolment.closes_at, "extra_kind": kind,
-        "extra_percent": str(enrolment.extra_time_percent or ""),
-        "extra_minutes": str(enrolment.extra_time_minutes or ""),
+        "extra_amount": str(enrolment.extra_time_percent or enrolment.extra_time_minutes or ""),
         "reason": enrolment.adjustment_reason or "",
     }  # fmt: skip

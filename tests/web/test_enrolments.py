@@ -26,7 +26,7 @@ def moment(name, day="", month="", year="", hour="", minute=""):
 
 def terms(**fields):
     """A change form's fields: no window and no extra time unless given."""
-    return {**NO_WINDOW, "extra_kind": "none", "extra_percent": "", "extra_minutes": "",
+    return {**NO_WINDOW, "extra_kind": "none", "extra_amount": "",
             "reason": "", **fields}  # fmt: skip
 
 
@@ -74,7 +74,7 @@ def test_leader_enrols_their_own_candidate_with_extra_time(
     response = client.post(
         "/enrolments/new",
         data=terms(candidate=str(ours.id), assessment="mini-test", extra_kind="percent",
-                   extra_percent="25", reason="Dyslexia: assessed need"),
+                   extra_amount="25", reason="Dyslexia: assessed need"),
     )  # fmt: skip
     assert response.status_code == 302
     enrolment = db.session.scalar(select(Enrolment))
@@ -91,7 +91,7 @@ def test_extra_time_without_a_reason_is_refused(db, client, auth, make_user, cat
     response = client.post(
         "/enrolments/new",
         data=terms(candidate=str(person.id), assessment="mini-test", extra_kind="minutes",
-                   extra_minutes="15"),
+                   extra_amount="15"),
     )  # fmt: skip
     assert response.status_code == 200
     assert "Give the reason for the extra time" in response.get_data(as_text=True)
@@ -191,27 +191,45 @@ def test_minutes_chosen_without_an_amount_is_an_error(db, client, auth, make_use
     admin = make_user("admin")
     person = make_user("candidate")
     auth.login(admin.email)
-    response = client.post(
-        "/enrolments/new",
-        data=terms(candidate=str(person.id), assessment="mini-test", extra_kind="minutes",
-                   extra_percent="25", reason="Assessed need"),
-    )  # fmt: skip
-    assert error_summary(response) == [
-        ("Enter the number of minutes of extra time", "#extra_minutes")
-    ], "the percentage box does not count when minutes are chosen"
-    assert db.session.scalar(select(Enrolment)) is None
     for amount, message in [
+        ("", "Enter the number of minutes of extra time"),
+        ("  ", "Enter the number of minutes of extra time"),
         ("ten", "The number of minutes of extra time must be a whole number, like 15"),
         ("0", "The number of minutes of extra time must be between 1 and 600"),
         ("601", "The number of minutes of extra time must be between 1 and 600"),
+        ("9" * 5000, "The number of minutes of extra time must be between 1 and 600"),
     ]:
         wrong = client.post(
             "/enrolments/new",
             data=terms(candidate=str(person.id), assessment="mini-test", extra_kind="minutes",
-                       extra_minutes=amount, reason="Assessed need"),
+                       extra_amount=amount, reason="Assessed need"),
         )  # fmt: skip
-        assert error_summary(wrong) == [(message, "#extra_minutes")]
+        assert wrong.status_code == 200
+        assert error_summary(wrong) == [(message, "#extra_amount")], amount
+    percent = client.post(
+        "/enrolments/new",
+        data=terms(candidate=str(person.id), assessment="mini-test", extra_kind="percent",
+                   extra_amount="301", reason="Assessed need"),
+    )  # fmt: skip
+    assert error_summary(percent) == [
+        ("The percentage of extra time must be between 1 and 300", "#extra_amount")
+    ]
     assert db.session.scalar(select(Enrolment)) is None
+
+
+def test_an_amount_without_a_kind_of_extra_time_is_ignored(db, client, auth, make_user, enrol):
+    admin = make_user("admin")
+    enrolment = enrol(make_user("candidate"), minutes=15, percent=None, reason="Need")
+    auth.login(admin.email)
+    page = client.get(f"/enrolments/{enrolment.id}").get_data(as_text=True)
+    assert re.search(r'<input[^>]*id="extra_amount"[^>]*value="15"', page)
+    cleared = client.post(f"/enrolments/{enrolment.id}", data=terms(extra_amount="15"))
+    assert cleared.status_code == 302
+    db.session.refresh(enrolment)
+    assert (enrolment.extra_time_minutes, enrolment.adjustment_reason) == (None, None)
+    assert events(db)[-1].details["changed"]["extra_time"] == {
+        "before": "15 minutes' extra time", "after": "none"
+    }  # fmt: skip
 
 
 def test_every_error_is_shown_at_once_in_page_order(db, client, auth, make_user, catalogue):
@@ -230,7 +248,7 @@ def test_every_error_is_shown_at_once_in_page_order(db, client, auth, make_user,
         ("Select an assessment from the list", "#assessment"),
         ("Window opens must include a month", "#opens-month"),
         ("Window closes must be a real date", "#closes-day"),
-        ("Enter the number of minutes of extra time", "#extra_minutes"),
+        ("Enter the number of minutes of extra time", "#extra_amount"),
         ("The reason must only include letters, numbers and punctuation", "#reason"),
     ]
     assert db.session.scalar(select(func.count()).select_from(Enrolment)) == 0
@@ -280,7 +298,7 @@ def test_a_change_is_audited_before_and_after(db, client, auth, make_user, enrol
     auth.login(admin.email)
     response = client.post(
         f"/enrolments/{enrolment.id}",
-        data=terms(extra_kind="minutes", extra_minutes="20", reason="Dyslexia and ADHD",
+        data=terms(extra_kind="minutes", extra_amount="20", reason="Dyslexia and ADHD",
                    **moment("closes", "31", "7", "2027", "17", "00")),
     )  # fmt: skip
     assert response.status_code == 302
@@ -296,7 +314,7 @@ def test_a_change_is_audited_before_and_after(db, client, auth, make_user, enrol
     assert "opens_at" not in changed, "only what changed"
     saving_again = client.post(
         f"/enrolments/{enrolment.id}",
-        data=terms(extra_kind="minutes", extra_minutes="20", reason="Dyslexia and ADHD",
+        data=terms(extra_kind="minutes", extra_amount="20", reason="Dyslexia and ADHD",
                    **moment("closes", "31", "7", "2027", "17", "00")),
     )  # fmt: skip
     assert saving_again.status_code == 302
@@ -310,19 +328,19 @@ def test_the_message_says_a_deadline_moved_only_when_one_did(db, client, auth, m
     auth.login(admin.email)
     url = f"/enrolments/{enrolment.id}"
     no_attempt = client.post(
-        url, data=terms(extra_kind="percent", extra_percent="25", reason="Need")
+        url, data=terms(extra_kind="percent", extra_amount="25", reason="Need")
     )
     assert flashed(client.get(no_attempt.headers["Location"])) == "The enrolment has been saved."
     attempt, _created = service.start_attempt(person, "mini-test")
     db.session.commit()
-    moved = client.post(url, data=terms(extra_kind="percent", extra_percent="50", reason="Need"))
+    moved = client.post(url, data=terms(extra_kind="percent", extra_amount="50", reason="Need"))
     db.session.refresh(attempt)
     ends = attempt.deadline_at.astimezone(UK).strftime("%H:%M on %-d %B %Y")
     assert flashed(client.get(moved.headers["Location"])) == (
         f"The enrolment has been saved. The open attempt's deadline has moved to {ends}."
     )
     reason_only = client.post(
-        url, data=terms(extra_kind="percent", extra_percent="50", reason="Assessed need")
+        url, data=terms(extra_kind="percent", extra_amount="50", reason="Assessed need")
     )
     assert flashed(client.get(reason_only.headers["Location"])) == "The enrolment has been saved."
     assert events(db)[-1].details["changed"] == {
