@@ -324,7 +324,12 @@ def test_the_page_ends_by_itself_when_the_time_is_up(candidate, app_server):
     expect(page.locator(".govuk-panel__title")).to_have_text("Time is up")
     assert clock.now() >= deadline
     assert stored_answers(attempt_id) == {1: last}
+    # The page only reads: the sweep closes the attempt once the grace period is over.
+    assert attempt(attempt_id).submitted_at is None
+    assert service.sweep(at=deadline + service.grace())["finalised"] == 1
+    db.session.commit()
     assert attempt(attempt_id).submission == "expired"
+    assert attempt(attempt_id).submitted_at == deadline
 
 
 @pytest.mark.parametrize("hours", [2, -2], ids=["clock-ahead", "clock-behind"])
