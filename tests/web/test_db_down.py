@@ -106,3 +106,37 @@ def test_the_500_page_never_asks_the_database_for_the_user(breaking_app, make_us
     assert "govuk-footer" in body
     assert "Ada Assessor" in body, "the signed-in bar comes from what was already loaded"
     assert "secret internal detail" not in body
+
+
+@pytest.fixture
+def counting_app(database_url, tmp_path):
+    """An app that records the SQL each request runs."""
+    app = make_app(database_url, tmp_path, PROPAGATE_EXCEPTIONS=False)
+    app.statements = []
+    with app.app_context():
+
+        @sa.event.listens_for(db.engine, "before_cursor_execute")
+        def record(_conn, _cursor, statement, *_args):
+            app.statements.append(statement)
+
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_error_pages_for_a_signed_in_user_run_no_query_of_their_own(counting_app, make_user):
+    client = counting_app.test_client()
+    Auth(client).login(make_user("candidate").email)
+
+    counting_app.statements.clear()
+    missing = client.get("/no-such-page")
+    assert missing.status_code == 404
+    assert counting_app.statements == [], "a 404 needs no database at all"
+
+    counting_app.statements.clear()
+    forbidden = client.get("/admin/")
+    assert forbidden.status_code == 403
+    assert "You do not have access to this page" in forbidden.get_data(as_text=True)
+    loads = [sql for sql in counting_app.statements if "FROM users" in sql]
+    assert len(loads) == 1, "only the sign-in check itself reads the user"
+    assert all(sql.lstrip().upper().startswith("SELECT") for sql in counting_app.statements)
