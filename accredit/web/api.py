@@ -21,8 +21,8 @@ from accredit.extensions import db
 from accredit.models.delivery import Attempt
 from accredit.models.delivery import Response as StoredResponse
 from accredit.policy import CANDIDATE_AREA, guard_blueprint, public
+from accredit.results import queries as results_queries
 from accredit.results import service as results
-from accredit.results import views as results_view
 from accredit.web.openapi import openapi_document
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -134,7 +134,6 @@ def start(assessment_id: str) -> tuple[Response, int]:
 def show(attempt_id: int) -> Response:
     with_items = items_wanted()
     attempt = service.attempt_for(current_user, attempt_id)
-    service.finalise_if_expired(attempt)
     # The page's timer re-syncs with ?items=false: it needs the clock, not every question.
     return jsonify(sitting.payload(attempt, with_items=with_items))
 
@@ -170,7 +169,7 @@ def result(attempt_id: int) -> Response:
     attempt = service.attempt_for(current_user, attempt_id)
     row = results.released_result(attempt)
     review = service.spec_of(attempt.assessment_version).results.review
-    return jsonify(results_view.result_json(row, with_items=review))
+    return jsonify(results_queries.result_json(row, with_items=review))
 
 
 @bp.post("/attempts/<int:attempt_id>/submit")

@@ -16,6 +16,7 @@ from werkzeug.wrappers import Response
 
 from accredit import clock
 from accredit.banks.pools import items_drawn
+from accredit.catalogue.queries import accreditation_eligible_item_ids
 from accredit.delivery import service, sitting
 from accredit.delivery.answers import InvalidAnswer
 from accredit.delivery.timing import AttemptState, time_allowed
@@ -24,10 +25,10 @@ from accredit.extensions import db
 from accredit.models import ItemVersion
 from accredit.models.delivery import Attempt, AttemptItem, Enrolment
 from accredit.policy import CANDIDATE_AREA, guard_blueprint
+from accredit.results import queries as results_queries
 from accredit.results import service as results
-from accredit.results import views as results_view
-from accredit.scoring.items import score_item
 from accredit.web.api import BadRequest, checked_seq, form_number
+from accredit.web.boundary import rollback
 
 bp = Blueprint("candidate", __name__, url_prefix="/candidate")
 guard_blueprint(bp, CANDIDATE_AREA)
@@ -47,12 +48,10 @@ def home() -> str:
 
 
 def _card(enrolment: Enrolment) -> dict[str, Any]:
-    """Describe an enrolment's state for the home page."""
+    """Describe an enrolment's state for the home page, from stored times alone."""
     version = service.current_version(enrolment.assessment)
     attempts = list(enrolment.attempts)
     latest = attempts[-1] if attempts else None
-    if latest is not None:
-        service.finalise_if_expired(latest)
     timing = sitting.clock_of(latest) if latest else None
     if latest is None:
         status = "not_started"
@@ -78,10 +77,18 @@ def start_page(key: str) -> str:
     enrolment = service.enrolment_for(current_user, key)
     version = service.current_version(enrolment.assessment)
     spec = service.spec_of(version)
+    at = clock.now()
     opened = service.open_attempt(enrolment)
-    if opened is not None and service.finalise_if_expired(opened):
+    if opened is not None and service.finished(opened, at):
         opened = None
-    refusal = None if opened else service.start_refusal(enrolment, spec, clock.now())
+    refusal = None if opened else service.start_refusal(enrolment, spec, at)
+    if refusal is None and not opened:
+        try:
+            service.ensure_practice_allowed(
+                current_user.id, version.mode, version.framework_version_id, at
+            )
+        except service.PracticeLocked as error:
+            refusal = error.message
     items = sum(items_drawn(rule) for section in spec.sections for rule in section.draws)
     adjustment = service.adjustment_of(enrolment)
     return render_template(
@@ -89,7 +96,7 @@ def start_page(key: str) -> str:
         refusal=refusal, adjustment=adjustment,
         allowed=time_allowed(spec.time_limit_minutes, adjustment),
         window=service.window_of(enrolment, spec),
-        used=len([a for a in enrolment.attempts if a.submitted_at]),
+        used=len([a for a in enrolment.attempts if service.finished(a, at)]),
     )  # fmt: skip
 
 
@@ -100,9 +107,11 @@ def start(key: str) -> Response:
 
 
 def _closed_redirect(attempt: Attempt) -> Response | None:
-    """Send the candidate to the end page if the attempt's time is up or it was submitted."""
-    service.close_overdue(attempt)
-    if attempt.submitted_at is not None:
+    """Send the candidate to the end page once the attempt no longer takes answers.
+
+    Decided from the stored times: a page never closes an attempt itself.
+    """
+    if sitting.clock_of(attempt).state is not AttemptState.OPEN:
         return redirect(url_for("candidate.done", attempt_id=attempt.id))
     return None
 
@@ -179,14 +188,20 @@ def save_item(attempt_id: int, position: int) -> Any:
     except (service.DeadlinePassed, service.AttemptClosed):
         return redirect(url_for("candidate.done", attempt_id=attempt.id))
     if sitting.clock_of(attempt).state is AttemptState.GRACE:
-        # Saved inside the grace period: the time is up, so this was the last answer.
+        # Saved inside the grace period: the time is up, so this was the last answer,
+        # and the attempt closes now, at its deadline.
+        service.submit(current_user, attempt)
         return redirect(url_for("candidate.done", attempt_id=attempt.id))
     if not saved.stored:
         notice = (
             "This page was out of date, so your answer was not changed. Check it and save again."
         )
         return _render_item(attempt, position, notice=notice, status=409)
-    return redirect(_next_url(attempt, slot))
+    target = _next_url(attempt, slot)
+    if target == url_for("candidate.feedback", attempt_id=attempt.id, position=position):
+        # Practice feedback follows each answer: showing it fixes the answer.
+        service.reveal(current_user, attempt, position)
+    return redirect(target)
 
 
 def _next_url(attempt: Attempt, slot: AttemptItem) -> str:
@@ -204,22 +219,38 @@ def _next_url(attempt: Attempt, slot: AttemptItem) -> str:
     return url_for("candidate.item", attempt_id=attempt.id, position=slot.position + 1)
 
 
+@bp.route("/attempts/<int:attempt_id>/items/<int:position>/feedback", methods=["POST"])
+def reveal_feedback(attempt_id: int, position: int) -> Response:
+    """Practice only: show whether the answer was right, which fixes the answer."""
+    attempt = _attempt(attempt_id)
+    closed = _closed_redirect(attempt)
+    if closed:
+        return closed
+    service.reveal(current_user, attempt, position)
+    return redirect(url_for("candidate.feedback", attempt_id=attempt.id, position=position))
+
+
 @bp.route("/attempts/<int:attempt_id>/items/<int:position>/feedback")
 def feedback(attempt_id: int, position: int) -> Any:
-    """Practice only: whether the answer was right, with the rationale. Fixes the answer."""
+    """Practice only: whether the answer was right, with the rationale, once revealed."""
     attempt = _attempt(attempt_id)
     spec = service.spec_of(attempt.assessment_version)
     if spec.mode != "practice" or spec.feedback != "after_each_item":
         abort(404)
-    slot = next((slot for slot in attempt.items if slot.position == position), None)
-    if slot is None:
+    everything = sitting.positions(attempt)
+    if not 1 <= position <= len(everything):
         abort(404)
-    service.reveal(current_user, attempt, position)
-    current = sitting.positions(attempt)[position - 1]
+    current = everything[position - 1]
+    if not current.revealed:
+        return redirect(url_for("candidate.item", attempt_id=attempt.id, position=position))
+    slot = attempt.items[position - 1]
+    shown = slot.item_id not in accreditation_eligible_item_ids([slot.item_id])
     content = db.session.get_one(ItemVersion, slot.item_version_id).content
     return render_template(
-        "candidate/feedback.html", attempt=attempt, current=current, content=content,
-        score=score_item(content, current.answer), last=position >= len(attempt.items),
+        "candidate/feedback.html", attempt=attempt, current=current,
+        content=content if shown else None,
+        score=results.score_position(attempt, position) if shown else None,
+        last=position >= len(attempt.items),
     )  # fmt: skip
 
 
@@ -240,12 +271,13 @@ def review(attempt_id: int) -> Response | str:
 @bp.route("/attempts/<int:attempt_id>/submit", methods=["GET", "POST"])
 def submit(attempt_id: int) -> Response | str:
     attempt = _attempt(attempt_id)
+    if request.method == "POST":
+        # Past the deadline, submitting closes the attempt as expired at its deadline.
+        service.submit(current_user, attempt)
+        return redirect(url_for("candidate.done", attempt_id=attempt.id))
     closed = _closed_redirect(attempt)
     if closed:
         return closed
-    if request.method == "POST":
-        service.submit(current_user, attempt)
-        return redirect(url_for("candidate.done", attempt_id=attempt.id))
     everything = sitting.positions(attempt)
     return render_template(
         "candidate/submit.html", attempt=attempt,
@@ -257,45 +289,28 @@ def submit(attempt_id: int) -> Response | str:
 @bp.route("/attempts/<int:attempt_id>/done")
 def done(attempt_id: int) -> Response | str:
     attempt = _attempt(attempt_id)
-    service.close_overdue(attempt)
-    if attempt.submitted_at is None:
+    timing = sitting.clock_of(attempt)
+    if timing.state is AttemptState.OPEN:
         return redirect(url_for("candidate.item", attempt_id=attempt.id, position=1))
     spec = service.spec_of(attempt.assessment_version)
-    review_items = _practice_review(attempt) if spec.mode == "practice" else []
+    review_items = results_queries.practice_review(attempt) if spec.mode == "practice" else []
     return render_template(
-        "candidate/done.html", attempt=attempt, spec=spec, review_items=review_items
-    )
-
-
-def _practice_review(attempt: Attempt) -> list[dict[str, Any]]:
-    """Practice results are released at once: each item with its score and rationale."""
-    versions = {
-        version.id: version
-        for version in db.session.scalars(
-            db.select(ItemVersion).where(
-                ItemVersion.id.in_([slot.item_version_id for slot in attempt.items])
-            )
-        )
-    }
-    rows = []
-    for slot, position in zip(attempt.items, sitting.positions(attempt), strict=True):
-        content = versions[slot.item_version_id].content
-        rows.append({"position": position, "content": content,
-                     "score": score_item(content, position.answer)})  # fmt: skip
-    return rows
+        "candidate/done.html", attempt=attempt, spec=spec, review_items=review_items,
+        clock=timing, time_up=attempt.submission != "candidate",
+    )  # fmt: skip
 
 
 @bp.route("/attempts/<int:attempt_id>/result")
 def result(attempt_id: int) -> Response | str:
     attempt = _attempt(attempt_id)
-    if attempt.submitted_at is None and service.close_overdue(attempt) is False:
+    if sitting.clock_of(attempt).state is AttemptState.OPEN:
         return redirect(url_for("candidate.item", attempt_id=attempt.id, position=1))
     spec = service.spec_of(attempt.assessment_version)
     try:
         row = results.released_result(attempt)
     except results.NotReleased:
         return render_template("candidate/awaiting.html", attempt=attempt, spec=spec)
-    review = results_view.review_items(row, attempt) if spec.results.review else []
+    review = results_queries.review_items(row, attempt) if spec.results.review else []
     return render_template(
         "candidate/result.html", attempt=attempt, spec=spec, result=row, review=review
     )
@@ -305,11 +320,13 @@ def result(attempt_id: int) -> Response | str:
 def history() -> str:
     return render_template(
         "candidate/history.html", person=current_user,
-        history=results_view.history(current_user),
+        history=results_queries.history(current_user),
     )  # fmt: skip
 
 
 @bp.errorhandler(service.StartRefused)
 @bp.errorhandler(service.NotEnrolled)
+@bp.errorhandler(service.PracticeLocked)
 def refused(error: DomainError) -> tuple[str, int]:
+    rollback()
     return render_template("candidate/refused.html", message=error.message), error.status
