@@ -186,16 +186,19 @@ def audit_checkpoint() -> None:
     _checkpoint()
 
 
-def _checkpoint() -> None:
+def _checkpoint(*, quiet: bool = False) -> None:
+    """Write an audit checkpoint; ``quiet`` says nothing when there was nothing to write."""
     done = audit.checkpoint()
     if done.problem is not None:
         click.echo(f"No audit checkpoint written: {done.problem}", err=True)
         sys.exit(1)
-    if done.newest is None:
-        click.echo("Nothing to checkpoint: the audit trail is empty.")
-    elif done.written:
+    if done.written and done.newest is not None:
         path = audit.checkpoint_path()
         click.echo(f"Audit checkpoint at seq {done.newest.seq} written to {path}.")
+    elif quiet:
+        return
+    elif done.newest is None:
+        click.echo("Nothing to checkpoint: the audit trail is empty.")
     else:
         click.echo(f"Audit checkpoint unchanged: seq {done.newest.seq} is already recorded.")
 
@@ -301,7 +304,7 @@ def attempts_sweep(every: int | None) -> None:
                 f"Checked {counts['checked']} overdue attempts, finalised {counts['finalised']}; "
                 f"{counts['open']} attempts still open."
             )
-        _checkpoint()
+        _checkpoint(quiet=every is not None)
         if every is None:
             return
         db.session.remove()

@@ -68,3 +68,29 @@ def test_demo_is_idempotent_and_prints_credentials(db, runner):
     assert db.session.scalar(select(func.count()).select_from(Organisation)) == 2
     roles = set(db.session.scalars(select(User.role)))
     assert roles == {"candidate", "assessor", "leader", "regulator", "admin"}
+
+
+class _Stopped(Exception):
+    """Ends a sweep that would otherwise keep running."""
+
+
+def test_sweep_every_n_seconds_keeps_sweeping_quietly_until_stopped(db, runner, monkeypatch):
+    pauses = []
+
+    def sleep(seconds):
+        pauses.append(seconds)
+        if len(pauses) == 3:
+            raise _Stopped
+
+    monkeypatch.setattr("accredit.cli.time.sleep", sleep)
+    result = runner.invoke(args=["attempts", "sweep", "--every", "30"])
+    assert isinstance(result.exception, _Stopped)
+    assert pauses == [30, 30, 30], "it swept three times, pausing between each"
+    assert "Checked" not in result.output, "a pass that closes nothing says nothing"
+    assert "unchanged" not in result.output
+
+
+def test_sweep_refuses_to_run_more_often_than_every_five_seconds(runner):
+    result = runner.invoke(args=["attempts", "sweep", "--every", "1"])
+    assert result.exit_code == 2
+    assert "1 is not in the range x>=5" in result.output
