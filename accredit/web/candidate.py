@@ -82,13 +82,13 @@ def start_page(key: str) -> str:
     if opened is not None and service.finished(opened, at):
         opened = None
     refusal = None if opened else service.start_refusal(enrolment, spec, at)
-    if refusal is None and not opened:
-        try:
-            service.ensure_practice_allowed(
-                current_user.id, version.mode, version.framework_version_id, at
-            )
-        except service.PracticeLocked as error:
-            refusal = error.message
+    try:
+        service.ensure_practice_allowed(
+            current_user.id, version.mode, version.framework_version_id, at
+        )
+    except service.PracticeLocked as error:
+        # Neither starting nor continuing: the accreditation attempt comes first.
+        opened, refusal = None, error.message
     items = sum(items_drawn(rule) for section in spec.sections for rule in section.draws)
     adjustment = service.adjustment_of(enrolment)
     return render_template(

@@ -179,7 +179,9 @@ def test_no_practice_while_an_accreditation_attempt_is_open(app, db, candidate, 
         headers={"X-CSRFToken": token, "Content-Type": "application/json"},
     )
     assert saved.status_code == 409
-    assert "practice" in text_of(client.get("/candidate/assessments/mini-practice"))
+    start_page = text_of(client.get("/candidate/assessments/mini-practice"))
+    assert "Finish that test first" in start_page
+    assert "Continue your assessment" not in start_page
 
     accreditation = db.session.scalar(
         select(service.Attempt).where(service.Attempt.id != practice_id)
