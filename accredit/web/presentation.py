@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Flask
@@ -79,6 +80,23 @@ def answer_in_words(content: dict[str, Any]) -> str:
     return answer_key(content)
 
 
+def rationale_in_words(content: dict[str, Any]) -> Markup:
+    """Render an item's rationale for a candidate, naming options by their text.
+
+    Rationales are written against the bank's option ids ("Option (b) describes…"),
+    but a candidate saw the options shuffled and unlettered, so each reference to
+    one of the item's options becomes its text. A reference inside a citation,
+    such as "section 47(1)(b)", follows a bracket or a letter and is left alone.
+    """
+    options: dict[str, str] = {o["id"]: o["text"] for o in content.get("options", [])}
+    text = content.get("rationale") or ""
+    if options:
+        ids = "|".join(re.escape(option) for option in options)
+        text = re.sub(rf"\b[Oo]ptions? \(({ids})\)", lambda m: f"“{options[m.group(1)]}”", text)
+        text = re.sub(rf"(?<![\w)])\(({ids})\)", lambda m: f"(“{options[m.group(1)]}”)", text)
+    return markdown(text)
+
+
 def markdown(text: str) -> Markup:
     return Markup(render_markdown(text))  # noqa: S704 (sanitised by nh3)
 
@@ -86,6 +104,7 @@ def markdown(text: str) -> Markup:
 def init_app(app: Flask) -> None:
     app.add_template_filter(option_item)
     app.add_template_filter(answer_in_words)
+    app.add_template_filter(rationale_in_words)
     app.add_template_filter(choice)
     app.add_template_filter(answer_key)
     app.add_template_filter(markdown)
