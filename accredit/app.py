@@ -156,6 +156,7 @@ def _init_extensions(app: Flask) -> None:
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             event.listen(db.engine, "connect", _sqlite_pragmas)
+            event.listen(db.engine, "savepoint", _sqlite_savepoint_inside_a_transaction)
 
     app.extensions["accredit.hasher"] = Hasher(
         time_cost=app.config["ACCREDIT_PASSWORD_HASH_TIME_COST"],
@@ -176,3 +177,17 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous = NORMAL")
     cursor.execute("PRAGMA busy_timeout = 30000")
     cursor.close()
+
+
+def _sqlite_savepoint_inside_a_transaction(connection: Any, _name: str) -> None:
+    """Open the transaction before a savepoint if nothing has written yet.
+
+    Python's sqlite3 driver begins a transaction only before a write, so a SAVEPOINT
+    issued first would start a transaction of its own, and releasing it would commit
+    everything at once: a savepoint must nest inside the request's transaction.
+    ``IMMEDIATE`` takes the write lock now, waiting its turn, as the savepoint is
+    there to write.
+    """
+    driver = connection.connection.dbapi_connection
+    if driver is not None and not driver.in_transaction:
+        driver.execute("BEGIN IMMEDIATE")

@@ -375,3 +375,13 @@ def test_every_error_code_the_api_can_give_is_documented(app):
         if error.__module__.startswith(("accredit.delivery", "accredit.results", "accredit.web"))
     }
     assert reachable | set(CODES.values()) | {"csrf_failed"} <= set(ERROR_CODES)
+
+
+def test_a_start_rolled_back_leaves_no_attempt(db, candidate, enrol):
+    """The start's savepoint nests inside the request's transaction on every database."""
+    enrol(candidate)
+    _attempt, created = service.start_attempt(candidate, "mini-test")
+    assert created
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(Attempt)) == 0
+    assert audit_count(db, "attempt.started") == 0
