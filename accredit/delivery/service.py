@@ -414,10 +414,20 @@ def _new_attempt(
                 item_version_id=item_version.id,
                 scenario_version_id=scenario_versions.get(slot.scenario) if slot.scenario else None,
                 item_type=item.type, option_order=list(slot.option_order),
-                answer_rules=answer_rules(item.type, item_version.content), pretest=slot.pretest,
+                answer_rules=answer_rules(item.type, item_version.content),
+                pretest=slot.pretest or _unmarked_in_practice(spec, item_version),
             )
         )  # fmt: skip
     return attempt
+
+
+def _unmarked_in_practice(spec: AssessmentSpec, version: ItemVersion) -> bool:
+    """Say whether a practice form must leave this item unmarked, as a trial question.
+
+    An item for both uses may be practised, but its mark (or feedback) against the
+    candidate's answer would give away the key of an item accreditation tests draw.
+    """
+    return spec.mode == "practice" and version.for_accreditation
 
 
 def _current_versions(keys: list[str]) -> dict[str, tuple[Item, ItemVersion]]:

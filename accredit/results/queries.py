@@ -135,7 +135,9 @@ def result_json(row: Result, *, with_items: bool) -> dict[str, Any]:
         body["items"] = [
             {"position": item.position, "marks": item.marks, "max_marks": item.max_marks,
              "pending": item.pending, "answer": item.answer,
-             "key": None if item.item_id in withheld else item.key}
+             # An accreditation item's mark against the candidate's answer would give
+             # its key away, just as the key itself would.
+             **({"marks": None, "key": None} if item.item_id in withheld else {})}
             for item in positions
         ]  # fmt: skip
     return body

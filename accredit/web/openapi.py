@@ -154,7 +154,7 @@ SCHEMAS: dict[str, Any] = {
     },
     "Result": {
         "type": "object",
-        "description": "A released result. Items (with keys) appear only where the assessment allows review.",
+        "description": "A released result. Items appear only where the assessment allows review, and never with the key or mark of an item an accreditation test can draw.",
         "required": ["attempt_id", "status", "outcome", "raw", "maximum", "percent", "pass_mark", "profile", "scoring_version"],
         "properties": {
             "attempt_id": {"type": "integer"},
@@ -184,7 +184,25 @@ SCHEMAS: dict[str, Any] = {
             "scoring_version": {"type": "string"},
             "scored_at": {"type": "string", "format": "date-time"},
             "released_at": {"type": "string", "format": "date-time"},
-            "items": {"type": "array", "items": {"type": "object"}},
+            "items": {
+                "type": "array",
+                "description": (
+                    "Each scored position. For an item an accreditation test can draw, `marks` and `key` are null: "
+                    "either would give its answer away."
+                ),
+                "items": {
+                    "type": "object",
+                    "required": ["position", "marks", "max_marks", "pending", "answer", "key"],
+                    "properties": {
+                        "position": {"type": "integer"},
+                        "marks": {"type": ["number", "null"]},
+                        "max_marks": {"type": "number"},
+                        "pending": {"type": "boolean"},
+                        "answer": {},
+                        "key": {},
+                    },
+                },
+            },
         },
     },
     "SaveRequest": {
