@@ -69,6 +69,19 @@ class AttemptClosed(Conflict):
     code = "attempt_submitted"
 
 
+class InvalidSeq(DomainError):
+    code = "bad_request"
+    status = 400
+
+
+# The largest integer a browser keeps exactly.
+MAX_SEQ = 2**53
+# How far one save may move a position's seq past the stored one. A browser adds 1
+# per change, so this is never reached honestly; it keeps any stored seq far below
+# MAX_SEQ, so no seq can ever leave a question with no newer seq to save.
+MAX_SEQ_STEP = 1_000_000
+
+
 class AnswerLocked(Conflict):
     code = "answer_locked"
 
@@ -554,7 +567,7 @@ def save_answer(candidate: User, attempt_id: int, position: int, answer: Any, se
         select(Attempt.candidate_id, Attempt.deadline_at, Attempt.submitted_at,
                AssessmentVersion.mode, AssessmentVersion.framework_version_id,
                AttemptItem.item_type, AttemptItem.option_order, AttemptItem.answer_rules,
-               Response.revealed_at)
+               Response.revealed_at, Response.seq)
         .join(AssessmentVersion, AssessmentVersion.id == Attempt.assessment_version_id)
         .join(AttemptItem, (AttemptItem.attempt_id == Attempt.id)
               & (AttemptItem.position == position))
@@ -568,6 +581,10 @@ def save_answer(candidate: User, attempt_id: int, position: int, answer: Any, se
     ensure_practice_allowed(candidate.id, row.mode, row.framework_version_id, at)
     if row.revealed_at is not None:
         raise AnswerLocked("You have seen the feedback for this question, so its answer is fixed")
+    if not 1 <= seq <= MAX_SEQ:
+        raise InvalidSeq(f"seq must be from 1 to {MAX_SEQ}")
+    if seq > (row.seq or 0) + MAX_SEQ_STEP:
+        raise InvalidSeq(f"seq must be no more than {MAX_SEQ_STEP:,} above the stored seq")
     value = normalise_answer(row.item_type, row.answer_rules, row.option_order, answer)
     return _upsert_answer(candidate.id, attempt_id, position, value, seq, at)
 

@@ -12,34 +12,20 @@ from typing import Any
 
 from flask import Blueprint, jsonify, request
 from flask_login import current_user
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from accredit.delivery import service, sitting
-from accredit.errors import DomainError
-from accredit.extensions import db
-from accredit.models.delivery import Attempt
-from accredit.models.delivery import Response as StoredResponse
 from accredit.policy import CANDIDATE_AREA, guard_blueprint, public
 from accredit.results import queries as results_queries
 from accredit.results import service as results
+from accredit.web.inputs import BadRequest, checked_seq
 from accredit.web.openapi import openapi_document
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 guard_blueprint(bp, CANDIDATE_AREA)
 
-MAX_SEQ = 2**53  # the largest integer a browser keeps exactly
-# How far one save may move a position's seq past the stored one. A browser adds 1
-# per change, so this is never reached honestly; it keeps any stored seq far below
-# MAX_SEQ, so no seq can ever leave a question with no newer seq to save.
-MAX_SEQ_STEP = 1_000_000
 MAX_JSON_DEPTH = 32
 BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
-
-
-class BadRequest(DomainError):
-    code = "bad_request"
-    status = 400
 
 
 def _body() -> dict[str, Any]:
@@ -66,48 +52,6 @@ def _depth(value: Any) -> int:
             children = current.values() if isinstance(current, dict) else current
             stack.extend((child, level + 1) for child in children)
     return deepest
-
-
-def whole_number(value: Any) -> int | None:
-    """Return a JSON number as an int if it is a whole number, else None.
-
-    1.0 counts as 1 (JSON Schema calls it an integer); true, "1" and 1.5 do not.
-    """
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return None
-
-
-def form_number(raw: str | None) -> int | None:
-    """Return a form field as an int if it is plain ASCII digits ("²" and "-1" are not)."""
-    if raw is None or not (raw.isascii() and raw.isdigit()) or len(raw) > 20:
-        return None
-    return int(raw)
-
-
-def checked_seq(value: Any, attempt_id: int, position: int) -> int:
-    """Return the seq of a save, or raise BadRequest saying what is wrong with it."""
-    seq = whole_number(value)
-    if seq is None:
-        raise BadRequest('Send {"answer": ..., "seq": n} with a whole-number seq')
-    if not 1 <= seq <= MAX_SEQ:
-        raise BadRequest(f"seq must be from 1 to {MAX_SEQ}")
-    stored = (
-        db.session.scalar(
-            select(StoredResponse.seq)
-            .join(Attempt, Attempt.id == StoredResponse.attempt_id)
-            .where(StoredResponse.attempt_id == attempt_id, StoredResponse.position == position)
-            .where(Attempt.candidate_id == current_user.id)
-        )
-        or 0
-    )
-    if seq > stored + MAX_SEQ_STEP:
-        raise BadRequest(f"seq must be no more than {MAX_SEQ_STEP:,} above the stored seq")
-    return seq
 
 
 def items_wanted() -> bool:
@@ -143,7 +87,7 @@ def save(attempt_id: int, position: int) -> Response:
     body = _body()
     if "answer" not in body:
         raise BadRequest('Send {"answer": ..., "seq": n} with a whole-number seq')
-    seq = checked_seq(body.get("seq"), attempt_id, position)
+    seq = checked_seq(body.get("seq"))
     saved = service.save_answer(current_user, attempt_id, position, body["answer"], seq)
     return jsonify(
         {

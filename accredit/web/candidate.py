@@ -27,8 +27,8 @@ from accredit.models.delivery import Attempt, AttemptItem, Enrolment
 from accredit.policy import CANDIDATE_AREA, guard_blueprint
 from accredit.results import queries as results_queries
 from accredit.results import service as results
-from accredit.web.api import BadRequest, checked_seq, form_number
 from accredit.web.boundary import rollback
+from accredit.web.inputs import BadRequest, checked_seq, form_number
 
 bp = Blueprint("candidate", __name__, url_prefix="/candidate")
 guard_blueprint(bp, CANDIDATE_AREA)
@@ -175,7 +175,7 @@ def save_item(attempt_id: int, position: int) -> Any:
     answer = form_answer(slot.item_type, request.form, list(slot.option_order))
     try:
         # Bounded as the API bounds it; the page sends its stored seq + 1.
-        seq = checked_seq(form_number(request.form.get("seq", "1")), attempt.id, position)
+        seq = checked_seq(form_number(request.form.get("seq", "1")))
     except BadRequest:
         abort(400)
     try:

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import func, select
 
 from accredit.app import DATABASE_INT_MAX, digits_up_to
+from accredit.delivery.service import MAX_SEQ, MAX_SEQ_STEP
 from accredit.models.delivery import Response
-from accredit.web.api import MAX_SEQ, MAX_SEQ_STEP
 from tests.conftest import Auth
 
 START = "/api/v1/assessments/mini-test/attempts"
