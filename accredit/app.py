@@ -55,11 +55,24 @@ class IntegerConverter(routing.IntegerConverter):
         super().__init__(map, *args, **kwargs)
 
 
+class TextConverter(routing.UnicodeConverter):
+    """Werkzeug's default ``<name>`` segment, without control characters.
+
+    An id with a NUL in it can never name anything, and PostgreSQL refuses to
+    compare text with one: it matches no route, so it is a 404.
+    """
+
+    def __init__(self, map: routing.Map, *args: Any, **kwargs: Any) -> None:
+        super().__init__(map, *args, **kwargs)
+        self.regex = self.regex.replace("[^/]", "[^/\\x00-\\x1f\\x7f]", 1)
+
+
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Create and configure the app; refuse to start with an impossible configuration."""
     app = Flask("accredit", instance_relative_config=True, template_folder=str(templates_dir()))
     # Before any route exists, so every <int:> route is bounded.
     app.url_map.converters["int"] = IntegerConverter
+    app.url_map.converters["default"] = app.url_map.converters["string"] = TextConverter
     overrides = dict(test_config or {})
     settings = {k: overrides.pop(k) for k in list(overrides) if k in config_module.SETTINGS}
     values = config_module.build(settings, os.environ, Path(app.instance_path))

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from flask import Flask, current_app, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import inspect
-from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -161,6 +161,11 @@ def handle_unexpected(error: BaseException):  # type: ignore[no-untyped-def]
         # The driver's own message: the statement's parameters stay out of the log.
         current_app.logger.error("database unavailable: %s", getattr(error, "orig", error))
         return render_error(503)
+    if isinstance(error, DataError):
+        # The database refused a value the request carried (a NUL in a filter, say):
+        # the request is at fault, and nothing was changed.
+        current_app.logger.warning("database refused a value: %s", getattr(error, "orig", error))
+        return render_error(400)
     current_app.logger.exception("unhandled error", exc_info=error)
     return render_error(500)
 

@@ -73,6 +73,37 @@ class TestRouteNumbers:
         assert client.get(f"/candidate/attempts/{attempt_id}/items/{number}").status_code == 404
 
 
+class TestRouteText:
+    """Text ids and filters with control characters: PostgreSQL refuses a NUL outright."""
+
+    def test_every_text_route_with_a_nul_or_control_character_is_404(self, app, make_user):
+        admin = app.test_client()
+        Auth(admin).login(make_user("admin").email)
+        rules = [
+            rule for rule in app.url_map.iter_rules() if re.search(r"<(?:string:)?\w+>", rule.rule)
+        ]
+        rules = [rule for rule in rules if not rule.endpoint.endswith("static")]
+        assert len(rules) >= 4
+        for rule in rules:
+            for bad in ("%00", "a%00b", "%1b", "%7f"):
+                url = re.sub(r"<int:\w+>", "1", rule.rule)
+                url = re.sub(r"<(?:string:)?\w+>", bad, url)
+                for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+                    response = admin.open(url, method=method, json={})
+                    assert response.status_code == 404, (method, url, response.status_code)
+
+    def test_a_candidate_start_with_a_nul_is_404(self, sitter):
+        assert sitter.get("/candidate/assessments/mini%00test").status_code == 404
+        assert sitter.post("/api/v1/assessments/mini%00test/attempts").status_code == 404
+
+    def test_a_filter_with_a_nul_is_refused_or_finds_nothing(self, app, make_user, catalogue):
+        admin = app.test_client()
+        Auth(admin).login(make_user("admin").email)
+        for query in ("bank=%00", "statement=%00", "type=%00", "status=%00"):
+            response = admin.get(f"/admin/items?{query}")
+            assert response.status_code in (200, 400), (query, response.status_code)
+
+
 class TestApiAnswers:
     @pytest.mark.parametrize(
         "answer", ["nul\x00inside", "lone \ud800 surrogate", "\udfff", "emoji 😀 is fine\x00"]
