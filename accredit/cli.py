@@ -186,12 +186,17 @@ def audit_checkpoint() -> None:
     _checkpoint()
 
 
-def _checkpoint(*, quiet: bool = False) -> None:
-    """Write an audit checkpoint; ``quiet`` says nothing when there was nothing to write."""
+def _checkpoint(*, quiet: bool = False, fatal: bool = True) -> None:
+    """Write an audit checkpoint; ``quiet`` says nothing when there was nothing to write.
+
+    A problem exits 1 when ``fatal``; otherwise it is reported and the caller goes on.
+    """
     done = audit.checkpoint()
     if done.problem is not None:
         click.echo(f"No audit checkpoint written: {done.problem}", err=True)
-        sys.exit(1)
+        if fatal:
+            sys.exit(1)
+        return
     if done.written and done.newest is not None:
         path = audit.checkpoint_path()
         click.echo(f"Audit checkpoint at seq {done.newest.seq} written to {path}.")
@@ -290,25 +295,35 @@ def enrol(
 def attempts_sweep(every: int | None) -> None:
     """Finalise every attempt whose time and grace have run out, then checkpoint the audit trail.
 
-    Safe to run from cron, and idempotent.
+    Safe to run from cron, and idempotent. With ``--every`` a failed pass (the
+    database restarting, say) is reported and the next pass tries again.
     """
+    if every is None:
+        _sweep_once(repeating=False)
+        return
     while True:
         try:
-            counts = delivery.sweep()
-            db.session.commit()  # first, so the checkpoint covers what the sweep recorded
-        except DomainError as error:
+            _sweep_once(repeating=True)
+        except Exception as error:  # a worker that stops closes nothing: report, go on
             db.session.rollback()
-            raise click.ClickException(error.message) from None
-        if every is None or counts["finalised"]:
-            click.echo(
-                f"Checked {counts['checked']} overdue attempts, finalised {counts['finalised']}; "
-                f"{counts['open']} attempts still open."
-            )
-        _checkpoint(quiet=every is not None)
-        if every is None:
-            return
+            click.echo(f"This sweep failed and will be tried again: {error}", err=True)
         db.session.remove()
         time.sleep(every)
+
+
+def _sweep_once(*, repeating: bool) -> None:
+    try:
+        counts = delivery.sweep()
+        db.session.commit()  # first, so the checkpoint covers what the sweep recorded
+    except DomainError as error:
+        db.session.rollback()
+        raise click.ClickException(error.message) from None
+    if not repeating or counts["finalised"]:
+        click.echo(
+            f"Checked {counts['checked']} overdue attempts, finalised {counts['finalised']}; "
+            f"{counts['open']} attempts still open."
+        )
+    _checkpoint(quiet=repeating, fatal=not repeating)
 
 
 @results_cli.command("recompute")

@@ -94,3 +94,27 @@ def test_sweep_refuses_to_run_more_often_than_every_five_seconds(runner):
     result = runner.invoke(args=["attempts", "sweep", "--every", "1"])
     assert result.exit_code == 2
     assert "1 is not in the range x>=5" in result.output
+
+
+def test_a_repeating_sweep_reports_a_failed_pass_and_goes_on(db, runner, monkeypatch):
+    from accredit.delivery import service
+
+    real, passes, pauses = service.sweep, [], []
+
+    def flaky(*args, **kwargs):
+        passes.append(1)
+        if len(passes) == 1:
+            raise RuntimeError("the database is restarting")
+        return real(*args, **kwargs)
+
+    def sleep(seconds):
+        pauses.append(seconds)
+        if len(pauses) == 2:
+            raise _Stopped
+
+    monkeypatch.setattr(service, "sweep", flaky)
+    monkeypatch.setattr("accredit.cli.time.sleep", sleep)
+    result = runner.invoke(args=["attempts", "sweep", "--every", "5"])
+    assert isinstance(result.exception, _Stopped)
+    assert len(passes) == 2, "the pass after the failure ran"
+    assert "This sweep failed and will be tried again: the database is restarting" in result.output
