@@ -38,6 +38,7 @@ from accredit.models import Assessment, User
 from accredit.models.delivery import Enrolment
 from accredit.policy import LEADER_AREA, can_view_candidate, candidates_visible_to, guard_blueprint
 from accredit.timefmt import UK
+from accredit.web.boundary import rollback
 
 bp = Blueprint("enrolments", __name__, url_prefix="/enrolments")
 guard_blueprint(bp, LEADER_AREA)
@@ -288,6 +289,7 @@ def new() -> Response | str:
             )  # fmt: skip
             service.set_adjustment(enrolment, actor=current_user, **form.adjustment())
         except DomainError as error:
+            rollback()  # a refused enrolment leaves nothing behind, not even half of one
             form.form_errors.append(error.message)
         else:
             flash(f"{candidate.name} is enrolled on {titles[enrolment.assessment.key]}.", "success")
