@@ -326,6 +326,7 @@ def edit(enrolment_id: int) -> Response | str:
                 enrolment, actor=current_user, window=form.window(), **form.adjustment()
             )
         except DomainError as error:
+            rollback()
             form.form_errors.append(error.message)
         else:
             flash(_saved_message(moved), "success")
