@@ -30,6 +30,11 @@ from accredit.models import (
 PAGE_SIZE = 50
 
 
+def spec_of(version: AssessmentVersion) -> AssessmentSpec:
+    """Return an assessment version's blueprint, as the bank format describes it."""
+    return AssessmentSpec.model_validate(version.content)
+
+
 def current_item_versions() -> Select[Item, ItemVersion]:
     """Return a query of every item joined to its current version."""
     return select(Item, ItemVersion).join(
@@ -177,7 +182,7 @@ def blueprint(key: str) -> Blueprint | None:
     if assessment is None:
         return None
     version = next(v for v in assessment.versions if v.version == assessment.current_version)
-    spec = AssessmentSpec.model_validate(version.content)
+    spec = spec_of(version)
     banks = {rule.bank for section in spec.sections for rule in section.draws}
     facts = bank_facts(banks, use=spec.mode)
     sections = []

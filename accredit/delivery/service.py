@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from accredit import audit, clock
 from accredit.banks import Assessment as AssessmentSpec
 from accredit.catalogue.queries import bank_facts, current_item_versions
+from accredit.catalogue.queries import spec_of as spec_of
 from accredit.delivery.answers import answer_rules, normalise_answer
 from accredit.delivery.assembly import ItemOptions, assemble
 from accredit.delivery.timing import (
@@ -109,10 +110,6 @@ def current_version(assessment: Assessment) -> AssessmentVersion:
             assessment_id=assessment.id, version=assessment.current_version
         )
     ).one()
-
-
-def spec_of(version: AssessmentVersion) -> AssessmentSpec:
-    return AssessmentSpec.model_validate(version.content)
 
 
 # Enrolment and adjustments.

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import select
 
 from accredit import audit, clock
-from accredit.banks import Assessment as AssessmentSpec
+from accredit.catalogue.queries import spec_of
 from accredit.errors import DomainError, NotFound
 from accredit.extensions import db
 from accredit.models import (
@@ -44,10 +44,6 @@ class NotReleased(DomainError):
 class NotScored(DomainError):
     code = "not_scored"
     status = 409
-
-
-def spec_of(version: AssessmentVersion) -> AssessmentSpec:
-    return AssessmentSpec.model_validate(version.content)
 
 
 def form_of(attempt: Attempt) -> list[FormItem]:
