@@ -96,6 +96,8 @@ sys.path.insert(0, str(ROOT))
 ASSESSMENT = "kssp-accreditation"
 PASSWORD = "tidal-copper-meadow-41"
 SECRET_KEY = "9c4f1e27b6a05d83e1f2c7a9b4d60e35f8a1c2d7e9b3f4a50c6d8e1f2a3b4c5d"
+# The run keeps its own audit key and checkpoints, so it never meets the instance folder's.
+AUDIT_KEY = "exam-day-benchmark-audit-key-0123456789abcdef"
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
 CSRF_FIELD = re.compile(rb'name="csrf_token"[^>]*value="([^"]+)"')
 CHANGE_OF_MIND = 0.1  # share of saves sent as two overlapping saves of one position
@@ -424,7 +426,7 @@ def libpq_url(sqlalchemy_url: str) -> str:
     return make_url(sqlalchemy_url).set(drivername="postgresql").render_as_string(False)
 
 
-def build_database(url: str, candidates: int) -> Any:
+def build_database(url: str, candidates: int, checkpoints: Path) -> Any:
     """Migrate, import the banks, add the candidates and enrol them; return the app."""
     from bare_app import TABLE
     from flask_migrate import upgrade
@@ -440,6 +442,7 @@ def build_database(url: str, candidates: int) -> Any:
     app = create_app(
         {
             "ENV": "testing", "DATABASE_URL": url, "SECRET_KEY": SECRET_KEY,
+            "AUDIT_KEY": AUDIT_KEY, "AUDIT_CHECKPOINT_FILE": str(checkpoints),
             "PASSWORD_HASH_TIME_COST": 1, "PASSWORD_HASH_MEMORY_KIB": 8,
         }
     )  # fmt: skip
@@ -762,6 +765,8 @@ async def run(options: argparse.Namespace, report: Report, url: str, folder: Pat
     app_env = {
         "ACCREDIT_DATABASE_URL": url,
         "ACCREDIT_SECRET_KEY": SECRET_KEY,
+        "ACCREDIT_AUDIT_KEY": AUDIT_KEY,
+        "ACCREDIT_AUDIT_CHECKPOINT_FILE": str(folder / "audit-checkpoints.jsonl"),
         "ACCREDIT_ENV": "development",  # production would mark cookies Secure over plain http
         "ACCREDIT_LOGIN_MAX_FAILURES_PER_ADDRESS": "1000000",  # every candidate is 127.0.0.1
         "ACCREDIT_PASSWORD_HASH_TIME_COST": "1",
@@ -1015,7 +1020,7 @@ def main() -> int:
             url, drop = create_database(options.database_url)
             cleanup.callback(drop)
             report.database = url.rsplit("/", 1)[-1]
-            app = build_database(url, options.candidates)
+            app = build_database(url, options.candidates, Path(folder) / "audit-checkpoints.jsonl")
             cleanup.callback(dispose, app)
         phases.database = libpq_url(url)
         try:

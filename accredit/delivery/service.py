@@ -14,10 +14,11 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from functools import cache
+from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import func, literal, or_, select, update
+from sqlalchemy import Integer, Table, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -557,21 +558,13 @@ def save_answer(candidate: User, attempt_id: int, position: int, answer: Any, se
 
     The write itself checks that the attempt is the candidate's and still open, in
     the same statement, so a save racing a submit either lands before the attempt
-    is scored or is refused: an acknowledged answer is always scored.
+    is scored or is refused: an acknowledged answer is always scored. Both
+    statements are built once and reused: a save is the hottest path there is.
     """
     at = clock.now()
     row = db.session.execute(
-        select(Attempt.candidate_id, Attempt.deadline_at, Attempt.submitted_at,
-               AssessmentVersion.mode, AssessmentVersion.framework_version_id,
-               AttemptItem.item_type, AttemptItem.option_order, AttemptItem.answer_rules,
-               Response.revealed_at, Response.seq)
-        .join(AssessmentVersion, AssessmentVersion.id == Attempt.assessment_version_id)
-        .join(AttemptItem, (AttemptItem.attempt_id == Attempt.id)
-              & (AttemptItem.position == position))
-        .outerjoin(Response, (Response.attempt_id == Attempt.id)
-                   & (Response.position == position))
-        .where(Attempt.id == attempt_id)
-    ).one_or_none()  # fmt: skip
+        _save_context(), {"attempt_id": attempt_id, "position": position}
+    ).one_or_none()
     if row is None or row.candidate_id != candidate.id:
         raise NotFound("No such question in this attempt")
     refuse_unless_accepting(attempt_state(at, row.deadline_at, row.submitted_at, grace()))
@@ -590,37 +583,71 @@ def _insert() -> Any:
     return postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
 
 
-def _still_open(candidate_id: int, attempt_id: int, at: datetime) -> Any:
-    """The attempt's row, only while it is the candidate's and takes answers, locked for share."""
-    query = select(Attempt.id).where(
-        Attempt.id == attempt_id, Attempt.candidate_id == candidate_id,
-        Attempt.submitted_at.is_(None),
-        or_(Attempt.deadline_at.is_(None), Attempt.deadline_at > at - grace()),
+@cache
+def _save_context() -> Any:
+    """What a save needs to know about its attempt and position, in one read."""
+    position = bindparam("position", type_=Integer)
+    return (
+        select(Attempt.candidate_id, Attempt.deadline_at, Attempt.submitted_at,
+               AssessmentVersion.mode, AssessmentVersion.framework_version_id,
+               AttemptItem.item_type, AttemptItem.option_order, AttemptItem.answer_rules,
+               Response.revealed_at, Response.seq)
+        .join(AssessmentVersion, AssessmentVersion.id == Attempt.assessment_version_id)
+        .join(AttemptItem, (AttemptItem.attempt_id == Attempt.id)
+              & (AttemptItem.position == position))
+        .outerjoin(Response, (Response.attempt_id == Attempt.id)
+                   & (Response.position == position))
+        .where(Attempt.id == bindparam("attempt_id", type_=Integer))
     )  # fmt: skip
-    # PostgreSQL: closing the attempt waits for this save, and this save waits for a
-    # close under way (then finds the attempt closed). SQLite serialises every write.
-    return query.with_for_update(read=True) if db.engine.dialect.name == "postgresql" else query
+
+
+@cache
+def _upsert_statement(dialect: str) -> Any:
+    """INSERT … SELECT … WHERE the attempt is the candidate's and open, ON CONFLICT newer seq.
+
+    On PostgreSQL the attempt's row is locked for share: closing the attempt waits
+    for this save, and this save waits for a close under way (then finds the
+    attempt closed). SQLite serialises every write.
+    """
+    table = cast(Table, Response.__table__)
+    columns = table.c
+    attempt_id = bindparam("attempt_id", type_=columns.attempt_id.type)
+    still_open = select(Attempt.id).where(
+        Attempt.id == attempt_id,
+        Attempt.candidate_id == bindparam("candidate_id", type_=Integer),
+        Attempt.submitted_at.is_(None),
+        or_(Attempt.deadline_at.is_(None),
+            Attempt.deadline_at > bindparam("open_after", type_=columns.saved_at.type)),
+    )  # fmt: skip
+    if dialect == "postgresql":
+        still_open = still_open.with_for_update(read=True)
+    source = select(
+        attempt_id, bindparam("position", type_=columns.position.type),
+        bindparam("answer", type_=columns.answer.type), bindparam("seq", type_=columns.seq.type),
+        bindparam("saved_at", type_=columns.saved_at.type),
+    ).where(Attempt.id.in_(still_open))  # fmt: skip
+    # Against the table, not the mapped class: executed with parameters, an ORM insert
+    # would be taken for a bulk insert of rows.
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(table).from_select(
+        ["attempt_id", "position", "answer", "seq", "saved_at"], source
+    )
+    return statement.on_conflict_do_update(
+        index_elements=[columns.attempt_id, columns.position],
+        set_={"answer": statement.excluded.answer, "seq": statement.excluded.seq,
+              "saved_at": statement.excluded.saved_at},
+        where=columns.seq < statement.excluded.seq,
+    ).returning(columns.seq, columns.saved_at)  # fmt: skip
 
 
 def _upsert_answer(
     candidate_id: int, attempt_id: int, position: int, value: Any, seq: int, at: datetime
 ) -> Saved:
-    columns = Response.__table__.c
-    source = select(
-        literal(attempt_id, columns.attempt_id.type), literal(position, columns.position.type),
-        literal(value, columns.answer.type), literal(seq, columns.seq.type),
-        literal(at, columns.saved_at.type),
-    ).where(Attempt.id.in_(_still_open(candidate_id, attempt_id, at)))  # fmt: skip
-    statement = _insert()(Response).from_select(
-        ["attempt_id", "position", "answer", "seq", "saved_at"], source
-    )
-    statement = statement.on_conflict_do_update(
-        index_elements=[Response.attempt_id, Response.position],
-        set_={"answer": statement.excluded.answer, "seq": statement.excluded.seq,
-              "saved_at": statement.excluded.saved_at},
-        where=Response.seq < statement.excluded.seq,
-    ).returning(Response.seq, Response.saved_at)  # fmt: skip
-    stored = db.session.execute(statement).one_or_none()
+    stored = db.session.execute(
+        _upsert_statement(db.engine.dialect.name),
+        {"attempt_id": attempt_id, "candidate_id": candidate_id, "position": position,
+         "answer": value, "seq": seq, "saved_at": at, "open_after": at - grace()},
+    ).one_or_none()  # fmt: skip
     if stored is not None:
         return Saved(stored[0], stored[1], True)
     times = db.session.execute(
