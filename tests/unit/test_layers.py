@@ -16,6 +16,7 @@ DOMAIN_MODULES = [
     "accredit.delivery.timing",
     "accredit.delivery.assembly",
     "accredit.delivery.answers",
+    "accredit.marking.rules",
     "accredit.accounts.passwords",
     "accredit.timefmt",
 ]

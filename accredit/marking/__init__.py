@@ -1,0 +1,1 @@
+"""Marking written answers: blind double marking, agreement and moderation of results."""
