@@ -16,9 +16,10 @@ from accredit.catalogue.presentation import candidate_view
 from accredit.catalogue.queries import accreditation_eligible_item_ids
 from accredit.extensions import db
 from accredit.models import AssessmentVersion, ItemVersion, User
-from accredit.models.delivery import Attempt, AttemptItem
+from accredit.models.delivery import Attempt, AttemptItem, Response
 from accredit.models.results import Result
 from accredit.results.service import scored_positions
+from accredit.scoring.items import ItemScore, score_item
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,33 @@ def practice_review(attempt: Attempt) -> list[dict[str, Any]] | None:
     if row is None:
         return None
     return review_items(row, attempt)
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """Practice feedback on one position: the item's content and the candidate's score.
+
+    Both are None for an item an accreditation test can draw: its answer, and a mark
+    against the candidate's own answer, would give the key away.
+    """
+
+    content: dict[str, Any] | None
+    score: ItemScore | None
+
+
+def practice_feedback(attempt: Attempt, position: int) -> Feedback:
+    """Score one position of a practice attempt as it stands, by the rule results use."""
+    found = db.session.execute(
+        select(AttemptItem.item_id, ItemVersion.content, Response.answer)
+        .join(ItemVersion, ItemVersion.id == AttemptItem.item_version_id)
+        .outerjoin(Response, (Response.attempt_id == AttemptItem.attempt_id)
+                   & (Response.position == AttemptItem.position))
+        .where(AttemptItem.attempt_id == attempt.id, AttemptItem.position == position)
+    ).one()  # fmt: skip
+    item_id, content, answer = found
+    if accreditation_eligible_item_ids([item_id]):
+        return Feedback(None, None)
+    return Feedback(content, score_item(content, answer))
 
 
 def when(moment: datetime | None) -> str:

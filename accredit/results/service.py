@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from accredit import audit, clock
 from accredit.catalogue.queries import spec_of
-from accredit.errors import DomainError, NotFound
+from accredit.errors import DomainError
 from accredit.extensions import db
 from accredit.models import (
     Assessment,
@@ -33,7 +33,6 @@ from accredit.models import (
 from accredit.models.delivery import Attempt, AttemptItem, Response
 from accredit.models.results import Result, ScoredPosition
 from accredit.scoring.attempt import AttemptResult, FormItem, Rules, score_attempt
-from accredit.scoring.items import ItemScore, score_item
 
 
 class NotReleased(DomainError):
@@ -204,24 +203,6 @@ def released_result(attempt: Attempt) -> Result:
     if row is None or row.released_at is None:
         raise NotReleased("This result has not been released yet")
     return row
-
-
-def score_position(attempt: Attempt, position: int) -> ItemScore:
-    """Score one position of an open practice attempt as it stands, for its feedback.
-
-    The same rule as the attempt's result (``score_item`` on the frozen item version).
-    """
-    found = db.session.execute(
-        select(ItemVersion.content, Response.answer)
-        .select_from(AttemptItem)
-        .join(ItemVersion, ItemVersion.id == AttemptItem.item_version_id)
-        .outerjoin(Response, (Response.attempt_id == AttemptItem.attempt_id)
-                   & (Response.position == AttemptItem.position))
-        .where(AttemptItem.attempt_id == attempt.id, AttemptItem.position == position)
-    ).one_or_none()  # fmt: skip
-    if found is None:
-        raise NotFound("No such question in this attempt")
-    return score_item(found[0], found[1])
 
 
 @dataclass(frozen=True)

@@ -16,13 +16,11 @@ from werkzeug.wrappers import Response
 
 from accredit import clock
 from accredit.banks.pools import items_drawn
-from accredit.catalogue.queries import accreditation_eligible_item_ids
 from accredit.delivery import service, sitting
 from accredit.delivery.answers import InvalidAnswer
 from accredit.delivery.timing import AttemptState, time_allowed
 from accredit.errors import DomainError
 from accredit.extensions import db
-from accredit.models import ItemVersion
 from accredit.models.delivery import Attempt, AttemptItem, Enrolment
 from accredit.policy import CANDIDATE_AREA, guard_blueprint
 from accredit.results import queries as results_queries
@@ -243,14 +241,10 @@ def feedback(attempt_id: int, position: int) -> Any:
     current = everything[position - 1]
     if not current.revealed:
         return redirect(url_for("candidate.item", attempt_id=attempt.id, position=position))
-    slot = attempt.items[position - 1]
-    shown = slot.item_id not in accreditation_eligible_item_ids([slot.item_id])
-    content = db.session.get_one(ItemVersion, slot.item_version_id).content
+    given = results_queries.practice_feedback(attempt, position)
     return render_template(
-        "candidate/feedback.html", attempt=attempt, current=current,
-        content=content if shown else None,
-        score=results.score_position(attempt, position) if shown else None,
-        last=position >= len(attempt.items),
+        "candidate/feedback.html", attempt=attempt, current=current, content=given.content,
+        score=given.score, last=position >= len(everything),
     )  # fmt: skip
 
 
