@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 
 from accredit.errors import Conflict, DomainError
@@ -135,10 +135,10 @@ class Script:
     decision: Decision | None = None
     released: bool = False
     void: bool = False
-    rounds: tuple[Round, ...] = field(init=False, default=())
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "rounds", tuple(mark.round for mark in self.marks))
+    @property
+    def rounds(self) -> set[Round]:
+        return {mark.round for mark in self.marks}
 
 
 def checked_marks(criteria: Mapping[str, float], rubric: Sequence[Criterion]) -> float:
