@@ -31,6 +31,19 @@ def _options(count: int) -> list[dict[str, str]]:
     return [{"id": letter, "text": f"Option {letter}"} for letter in "abcdefgh"[:count]]
 
 
+RUBRIC = [
+    {"id": "a", "criterion": "Names the risk", "marks": 2, "levels": [
+        {"marks": 0, "descriptor": "No risk named"},
+        {"marks": 1, "descriptor": "A risk named but not explained"},
+        {"marks": 2, "descriptor": "The risk named and explained"}]},
+    {"id": "b", "criterion": "Weighs the evidence", "marks": 1, "levels": [
+        {"marks": 0, "descriptor": "Evidence not weighed"},
+        {"marks": 1, "descriptor": "Evidence weighed"}]},
+    {"id": "c", "criterion": "Plans the next step", "marks": 1, "levels": [
+        {"marks": 0, "descriptor": "No next step"},
+        {"marks": 1, "descriptor": "A clear next step"}]},
+]  # fmt: skip
+
 ITEMS = [
     *[_item(f"s-{n}", "single", "M1", options=_options(4), key="b") for n in range(4)],
     _item("m-1", "multiple", "M2", options=_options(6), select=2, key=["a", "c"]),
@@ -39,7 +52,7 @@ ITEMS = [
     _item("n-1", "numeric", "M2", key=26, unit="weeks"),
     _item("t-1", "text", "M1", accepted=["section 47", "s47"]),
     _item("w-1", "written", "M1", word_limit=100,
-          rubric=[{"id": "a", "criterion": "Names the risk", "marks": 2}]),
+          rubric=RUBRIC),
     *[_item(f"c-{n}", "single", "M1", options=_options(4), key="a", scenario="scn-mini")
       for n in range(3)],
 ]  # fmt: skip

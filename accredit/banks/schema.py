@@ -10,6 +10,7 @@ loader can point at its line.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Hashable, Iterable, Sequence
 from typing import Annotated, Any, Literal
 
@@ -197,12 +198,42 @@ class Option(Model):
     text: Markdown
 
 
+class Level(Model):
+    """One level of a rubric criterion: the marks it gives and what an answer at it shows."""
+
+    marks: Annotated[int, Field(strict=True, ge=0, le=100)]
+    descriptor: Markdown
+
+
 class RubricCriterion(Model):
-    """One marking criterion of a written item."""
+    """One marking criterion of a written item, with a descriptor for each level of marks.
+
+    The levels run from 0 up to the criterion's marks, in order; a marker gives
+    one of them, so two markers applying the same descriptors give the same marks.
+    """
 
     id: CriterionId
     criterion: Markdown
     marks: Marks
+    levels: tuple[Level, ...] = Field(min_length=2, max_length=11)
+
+    @field_validator("levels")
+    @classmethod
+    def _levels_span_the_marks(
+        cls, levels: tuple[Level, ...], info: ValidationInfo
+    ) -> tuple[Level, ...]:
+        given = [level.marks for level in levels]
+        for index, (before, after) in enumerate(itertools.pairwise(given)):
+            if after <= before:
+                raise FieldProblem("levels must rise in marks, each higher than the last", index + 1)
+        if given[0] != 0:
+            raise FieldProblem("the first level must be 0 marks", 0)
+        marks = info.data.get("marks")
+        if marks is not None and given[-1] != marks:
+            raise FieldProblem(
+                f"the top level must be the criterion's {marks} marks", len(levels) - 1
+            )
+        return levels
 
 
 class ItemBase(Model):
@@ -357,7 +388,7 @@ class WrittenItem(ItemBase):
 
     type: Literal["written"]
     word_limit: WordLimit
-    rubric: tuple[RubricCriterion, ...] = Field(min_length=1, max_length=20)
+    rubric: tuple[RubricCriterion, ...] = Field(min_length=3, max_length=5)
     guidance: Markdown | None = None
 
     @field_validator("rubric")

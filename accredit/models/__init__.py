@@ -16,10 +16,20 @@ from accredit.models.banks import (
 )
 from accredit.models.base import Base
 from accredit.models.delivery import Attempt, AttemptItem, Enrolment, Response
+from accredit.models.marking import (
+    AgreedMark,
+    Allocation,
+    CriterionMark,
+    Mark,
+    ModerationDecision,
+    ModerationSample,
+)
 from accredit.models.people import LoginAttempt, Organisation, Role, User
 from accredit.models.results import Result, ScoredPosition
 
 __all__ = [
+    "AgreedMark",
+    "Allocation",
     "Assessment",
     "AssessmentVersion",
     "Attempt",
@@ -28,6 +38,7 @@ __all__ = [
     "AuditEvent",
     "Bank",
     "Base",
+    "CriterionMark",
     "Enrolment",
     "Framework",
     "FrameworkVersion",
@@ -35,6 +46,9 @@ __all__ = [
     "Item",
     "ItemVersion",
     "LoginAttempt",
+    "Mark",
+    "ModerationDecision",
+    "ModerationSample",
     "Organisation",
     "Response",
     "Result",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String, true
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String, false, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from accredit.clock import now
@@ -71,6 +71,7 @@ class User(Base):
             "OR organisation_id IS NOT NULL",
             name="organisation_required",
         ),
+        CheckConstraint("NOT lead_assessor OR role = 'assessor'", name="lead_is_assessor"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -81,6 +82,8 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(20))
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # A lead assessor reallocates scripts, moderates results and watches marker quality.
+    lead_assessor: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Bumped when the password changes, so every other signed-in session ends.
     session_version: Mapped[int] = mapped_column(default=1, server_default="1")
     created_at: Mapped[datetime] = mapped_column(default=now)

@@ -142,8 +142,25 @@ items:
     stem: Explain how you would assess a toddler's development.
     word_limit: 300
     rubric:
-      - {id: r1, criterion: Uses developmental milestones, marks: 2}
-      - {id: r2, criterion: Gathers information from several sources, marks: 2}
+      - id: r1
+        criterion: Uses developmental milestones
+        marks: 2
+        levels:
+          - {marks: 0, descriptor: No milestones named}
+          - {marks: 1, descriptor: Names milestones without applying them}
+          - {marks: 2, descriptor: Applies milestones to the toddler}
+      - id: r2
+        criterion: Gathers information from several sources
+        marks: 1
+        levels:
+          - {marks: 0, descriptor: One source or none}
+          - {marks: 1, descriptor: Two or more sources and weighed}
+      - id: r3
+        criterion: Says what happens next
+        marks: 1
+        levels:
+          - {marks: 0, descriptor: No next step}
+          - {marks: 1, descriptor: A clear next step}
     guidance: Credit any recognised developmental framework.
     rationale: A good answer draws on milestones and several sources.
     references:

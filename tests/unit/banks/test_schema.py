@@ -443,3 +443,51 @@ def test_framework_fields_fit_the_database(raw_files: dict[str, Any]) -> None:
         ("version", "must be at most 40 characters (has 41)"),
         ("statements[0].number", f"must be at most 999 (not {2**40})"),
     ]
+
+
+def _criterion(number: int, levels: list[int], marks: int | None = None) -> dict[str, object]:
+    return {
+        "id": f"r{number}", "criterion": f"Criterion {number}",
+        "marks": levels[-1] if marks is None else marks,
+        "levels": [{"marks": m, "descriptor": f"At {m}"} for m in levels],
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("rubric", "field", "message"),
+    [
+        ([_criterion(1, [0, 1]), _criterion(2, [0, 1])], "items[0].rubric",
+         "must have at least 3 entries (has 2)"),
+        ([_criterion(n, [0, 1]) for n in range(6)], "items[0].rubric",
+         "must have at most 5 entries (has 6)"),
+        ([_criterion(1, [1, 2]), _criterion(2, [0, 1]), _criterion(3, [0, 1])],
+         "items[0].rubric[0].levels[0]", "the first level must be 0 marks"),
+        ([_criterion(1, [0, 2, 1], marks=1), _criterion(2, [0, 1]), _criterion(3, [0, 1])],
+         "items[0].rubric[0].levels[2]", "levels must rise in marks, each higher than the last"),
+        ([_criterion(1, [0, 1], marks=3), _criterion(2, [0, 1]), _criterion(3, [0, 1])],
+         "items[0].rubric[0].levels[1]", "the top level must be the criterion's 3 marks"),
+    ],
+)  # fmt: skip
+def test_a_rubric_has_three_to_five_criteria_with_levels_spanning_their_marks(
+    make_item: MakeItem, rubric: list[dict[str, object]], field: str, message: str
+) -> None:
+    assert (field, message) in item_problems(make_item("written", rubric=rubric))
+
+
+def test_a_criterion_without_level_descriptors_is_refused(make_item: MakeItem) -> None:
+    rubric = [_criterion(n, [0, 1]) for n in range(3)]
+    del rubric[1]["levels"]
+
+    assert ("items[0].rubric[1].levels", "is required but missing") in item_problems(
+        make_item("written", rubric=rubric)
+    )
+
+
+def test_levels_may_skip_marks_so_a_marker_chooses_between_bands(make_item: MakeItem) -> None:
+    rubric = [_criterion(1, [0, 2, 4]), _criterion(2, [0, 1]), _criterion(3, [0, 1])]
+
+    parsed = ITEMS.validate_python(make_item("written", rubric=rubric))
+
+    assert isinstance(parsed, WrittenItem)
+    assert [level.marks for level in parsed.rubric[0].levels] == [0, 2, 4]
+    assert parsed.marks == 6
