@@ -81,10 +81,15 @@ ALLOWED: Mapping[ScriptState, frozenset[Step]] = {
 
 @dataclass(frozen=True)
 class Criterion:
-    """One rubric criterion: its id and the most marks it carries."""
+    """One rubric criterion: its id, the most marks it carries and the marks of its levels.
+
+    With levels, a marker gives exactly one level's marks; without, any mark
+    from 0 to the maximum.
+    """
 
     id: str
     marks: float
+    levels: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -161,6 +166,9 @@ def checked_marks(criteria: Mapping[str, float], rubric: Sequence[Criterion]) ->
             or not math.isfinite(value)
         ):
             problems.append(f"{key}: a mark is a number")
+        elif criterion.levels and not any(abs(value - level) < 1e-9 for level in criterion.levels):
+            levels = ", ".join(f"{level:g}" for level in criterion.levels)
+            problems.append(f"{key}: a mark is one of the levels {levels}")
         elif not 0 <= value <= criterion.marks:
             problems.append(f"{key}: a mark is from 0 to {criterion.marks:g}")
     if problems:
@@ -251,3 +259,36 @@ def moderation_sample(
     size = min(len(ids), max(minimum, math.ceil(fraction * len(ids))))
     ranked = sorted(ids, key=lambda rid: hashlib.sha256(f"{seed}:{rid}".encode()).hexdigest())
     return set(ranked[:size])
+
+
+def candidate_number(user_id: int) -> str:
+    """The eight-digit number markers know a candidate by, never their name.
+
+    A fixed permutation of 0..10^8-1 (multiplying by a number coprime to 10^8),
+    so two candidates never share a number, and numbers do not run in the order
+    accounts were made.
+    """
+    if not 0 < user_id < 100_000_000:
+        raise ValueError("a candidate number needs an id from 1 to 99,999,999")
+    return f"{(user_id * 61_803_399 + 27_182_818) % 100_000_000:08d}"
+
+
+def _rank(*parts: object) -> str:
+    return hashlib.sha256(":".join(str(part) for part in parts).encode()).hexdigest()
+
+
+def choose_markers(script_id: int, load: Mapping[int, int], count: int) -> list[int]:
+    """Choose up to ``count`` different markers from the eligible ones, evenly.
+
+    ``load`` maps each eligible marker to the scripts they hold already; the
+    least loaded are chosen, and a tie is broken by a hash of the script and the
+    marker, so the choice is spread fairly and the same inputs always give the
+    same markers.
+    """
+    ranked = sorted(load, key=lambda marker: (load[marker], _rank(script_id, marker)))
+    return ranked[:count]
+
+
+def script_order(script_id: int, salt: str) -> str:
+    """A sort key that shows scripts in a stable pseudo-random order, not candidate order."""
+    return _rank(salt, script_id)

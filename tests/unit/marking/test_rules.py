@@ -18,11 +18,14 @@ from accredit.marking.rules import (
     ScriptState,
     Step,
     agree,
+    candidate_number,
     checked_marks,
+    choose_markers,
     ensure_allowed,
     ensure_may_mark,
     final_mark,
     moderation_sample,
+    script_order,
     script_state,
     within_sem,
 )
@@ -54,6 +57,70 @@ class TestCheckedMarks:
     def test_every_problem_is_named(self, criteria, message):
         with pytest.raises(InvalidMarks, match=message):
             checked_marks(criteria, RUBRIC)
+
+
+class TestLevels:
+    LEVELLED = [Criterion("risk", 4, (0, 2, 4)), Criterion("voice", 1, (0, 1)),
+                Criterion("plan", 1, (0, 1))]  # fmt: skip
+
+    def test_a_mark_is_one_of_the_levels(self):
+        assert checked_marks({"risk": 2, "voice": 1, "plan": 0}, self.LEVELLED) == 3
+
+    def test_a_mark_between_levels_is_refused(self):
+        with pytest.raises(InvalidMarks, match="risk: a mark is one of the levels 0, 2, 4"):
+            checked_marks({"risk": 3, "voice": 1, "plan": 0}, self.LEVELLED)
+
+
+class TestCandidateNumbers:
+    def test_numbers_are_eight_digits_and_never_repeat(self):
+        numbers = [candidate_number(user_id) for user_id in range(1, 20_001)]
+
+        assert len(set(numbers)) == len(numbers)
+        assert all(len(number) == 8 and number.isdigit() for number in numbers)
+
+    def test_numbers_do_not_follow_account_order(self):
+        numbers = [candidate_number(user_id) for user_id in range(1, 50)]
+
+        assert numbers != sorted(numbers)
+
+    @given(st.integers(1, 99_999_999), st.integers(1, 99_999_999))
+    def test_different_accounts_have_different_numbers(self, one, other):
+        assert (candidate_number(one) == candidate_number(other)) == (one == other)
+
+
+class TestChooseMarkers:
+    def test_the_least_loaded_markers_are_chosen(self):
+        assert sorted(choose_markers(7, {1: 5, 2: 0, 3: 1, 4: 9}, 2)) == [2, 3]
+
+    def test_fewer_eligible_markers_than_needed_gives_those_there_are(self):
+        assert choose_markers(7, {4: 3}, 2) == [4]
+        assert choose_markers(7, {}, 2) == []
+
+    @given(st.dictionaries(st.integers(1, 50), st.integers(0, 20), min_size=2), st.integers(1, 10**6))
+    def test_two_different_markers_never_the_same_twice(self, load, script):
+        chosen = choose_markers(script, load, 2)
+
+        assert len(chosen) == len(set(chosen)) == 2
+        assert set(chosen) <= set(load)
+        others = [load[m] for m in load if m not in chosen]
+        assert max(load[m] for m in chosen) <= min(others, default=max(load.values()))
+
+    def test_repeated_allocation_stays_even(self):
+        load = {marker: 0 for marker in range(1, 6)}
+        for script in range(1, 501):
+            for marker in choose_markers(script, load, 2):
+                load[marker] += 1
+
+        assert max(load.values()) - min(load.values()) <= 1
+
+
+def test_scripts_are_ordered_neither_by_id_nor_the_same_for_every_salt():
+    ids = list(range(1, 40))
+    by_key = sorted(ids, key=lambda i: script_order(i, "kssl"))
+
+    assert by_key != ids
+    assert by_key == sorted(ids, key=lambda i: script_order(i, "kssl"))
+    assert by_key != sorted(ids, key=lambda i: script_order(i, "ksss"))
 
 
 class TestAgreement:
