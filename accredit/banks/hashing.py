@@ -9,6 +9,7 @@ import re
 from pydantic import BaseModel
 
 from accredit.banks.schema import (
+    DEFAULT_MARKING,
     DEFAULT_USE,
     MultipleItem,
     NumericItem,
@@ -44,6 +45,9 @@ def content_hash(model: BaseModel) -> str:
     exclude = {"status"} if isinstance(model, _STATUS_FREE) else set()
     if getattr(model, "use", None) == DEFAULT_USE:
         exclude.add("use")
+    # Likewise an assessment's marking rules, when they are the defaults.
+    if getattr(model, "marking", None) == DEFAULT_MARKING:
+        exclude.add("marking")
     content = normalise(model.model_dump(mode="json", exclude=exclude or None))
     canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()

@@ -225,7 +225,9 @@ class RubricCriterion(Model):
         given = [level.marks for level in levels]
         for index, (before, after) in enumerate(itertools.pairwise(given)):
             if after <= before:
-                raise FieldProblem("levels must rise in marks, each higher than the last", index + 1)
+                raise FieldProblem(
+                    "levels must rise in marks, each higher than the last", index + 1
+                )
         if given[0] != 0:
             raise FieldProblem("the first level must be 0 marks", 0)
         marks = info.data.get("marks")
@@ -597,6 +599,30 @@ class Window(Model):
         return closes
 
 
+class MarkingRules(Model):
+    """How written answers are marked and results moderated, with the defaults given here.
+
+    Two markers' totals agree when they differ by no more than
+    ``tolerance_percent`` of the item's marks and fall on the same side of the
+    item's boundary (its Angoff standard: the marks a minimally competent
+    candidate is expected to earn). The agreed mark is their mean, or the lower.
+    A larger gap goes to a third marker, or straight to the moderator. Before
+    release, results near the cut or failing with a written answer are
+    moderated, and a sample of at least ``sample_percent`` of the rest, and no
+    fewer than ``sample_minimum`` of them.
+    """
+
+    tolerance_percent: Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0, le=100)] = 10
+    agreed_mark: Literal["mean", "lower"] = "mean"
+    boundary: Literal["angoff", "none"] = "angoff"
+    discrepancy: Literal["third_marker", "moderator"] = "third_marker"
+    sample_percent: Percent = 10
+    sample_minimum: Annotated[int, Field(strict=True, ge=0, le=10_000)] = 10
+
+
+DEFAULT_MARKING = MarkingRules()
+
+
 class Shuffle(Model):
     """Whether items, and options within items, are shuffled per attempt."""
 
@@ -632,6 +658,7 @@ class Assessment(Model):
         default=None, validate_default=True
     )
     window: Window | None = None
+    marking: MarkingRules = DEFAULT_MARKING
 
     @field_validator("time_limit_minutes")
     @classmethod

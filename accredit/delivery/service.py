@@ -50,6 +50,7 @@ from accredit.models import (
     User,
 )
 from accredit.models.delivery import Attempt, AttemptItem, Enrolment, Response
+from accredit.marking import service as marking
 from accredit.results import service as results
 from accredit.timefmt import uk_time
 
@@ -511,6 +512,8 @@ def finish(attempt: Attempt, submission: str, *, at: datetime, actor: User | Non
             details={"deadline_at": attempt.deadline_at, "finalised_at": at},
         )  # fmt: skip
     results.record(attempt)
+    # Written answers go to their markers as soon as the attempt closes.
+    marking.open_scripts(attempt)
     return True
 
 

@@ -31,6 +31,7 @@ from accredit.models import (
     User,
 )
 from accredit.models.delivery import Attempt, AttemptItem, Response
+from accredit.models.marking import AgreedMark, ModerationDecision
 from accredit.models.results import Result, ScoredPosition
 from accredit.scoring.attempt import AttemptResult, FormItem, Rules, score_attempt
 
@@ -68,12 +69,49 @@ def responses_of(attempt: Attempt) -> dict[int, Any]:
 
 
 def written_marks(attempt: Attempt) -> dict[int, float]:
-    """Return assessors' agreed marks for written answers, by position.
+    """Return the agreed marks of the attempt's written answers, by position.
 
-    Marking written answers is the assessors' work; until a mark is agreed the
-    item stays pending and so does the result.
+    Until a written answer's mark is agreed, its position stays pending and so
+    does the result.
     """
-    return {}
+    rows = db.session.execute(
+        select(AttemptItem.position, AgreedMark.mark)
+        .join(AgreedMark, AgreedMark.script_id == AttemptItem.id)
+        .where(AttemptItem.attempt_id == attempt.id)
+    ).all()
+    return {position: mark for position, mark in rows}
+
+
+def amendment_of(attempt: Attempt) -> ModerationDecision | None:
+    """The moderator's amendment of the attempt's result, if there is one."""
+    return db.session.scalar(
+        select(ModerationDecision)
+        .join(Result, Result.id == ModerationDecision.result_id)
+        .where(Result.attempt_id == attempt.id, ModerationDecision.decision == "amend")
+    )
+
+
+def amended_marks(result: AttemptResult, marks: dict[int, float], score: float) -> dict[int, float]:
+    """Written marks that bring the result's raw score to a moderator's amended score.
+
+    Objective items keep their marks; the written answers' total becomes the
+    amended score less the objective marks, shared between written answers in
+    proportion to their worth (with one written answer, it is simply its mark).
+    """
+    written = [item for item in result.items if item.position in marks and not item.pretest]
+    worth = sum(item.max_marks for item in written)
+    if not worth:
+        return marks
+    objective = result.raw - sum(item.marks for item in written)
+    total = min(worth, max(0.0, score - objective))
+    return {**marks, **{item.position: total * item.max_marks / worth for item in written}}
+
+
+def written_range(result: AttemptResult, marks: dict[int, float]) -> tuple[float, float]:
+    """The lowest and highest raw score an amendment of the written marks can give."""
+    written = [item for item in result.items if item.position in marks and not item.pretest]
+    objective = result.raw - sum(item.marks for item in written)
+    return objective, objective + sum(item.max_marks for item in written)
 
 
 def rules_of(version: AssessmentVersion) -> Rules:
@@ -89,11 +127,20 @@ def rules_of(version: AssessmentVersion) -> Rules:
 
 
 def compute(attempt: Attempt) -> AttemptResult:
-    """Score an attempt from what is stored, without writing anything."""
-    return score_attempt(
-        form_of(attempt), responses_of(attempt), rules_of(attempt.assessment_version),
-        written_marks(attempt),
-    )  # fmt: skip
+    """Score an attempt from what is stored, without writing anything.
+
+    The written answers take their agreed marks, unless a moderator amended the
+    result, when they take the marks that give the amended score.
+    """
+    form, responses = form_of(attempt), responses_of(attempt)
+    rules, marks = rules_of(attempt.assessment_version), written_marks(attempt)
+    result = score_attempt(form, responses, rules, marks)
+    amendment = amendment_of(attempt)
+    if amendment is not None and amendment.score is not None:
+        result = score_attempt(
+            form, responses, rules, amended_marks(result, marks, amendment.score)
+        )
+    return result
 
 
 def _apply(row: Result, result: AttemptResult) -> None:
@@ -261,9 +308,31 @@ def recompute(
     return checked, changes
 
 
+def rescore(
+    attempt: Attempt, *, action: str, actor: User | None, details: dict[str, Any] | None = None
+) -> Result:
+    """Rescore one attempt after new facts (agreed marks, an amendment) as a new revision.
+
+    Releases it now if its assessment releases results at once and nothing is
+    pending. Returns the result, unchanged if nothing changed.
+    """
+    row = db.session.scalar(select(Result).filter_by(attempt_id=attempt.id))
+    if row is None:
+        return record(attempt)
+    result = compute(attempt)
+    before = stored_summary(row)
+    if computed_summary(result) != before:
+        _store_change(attempt, row, result, before, actor, action=action, details=details)
+    spec = spec_of(attempt.assessment_version)
+    if spec.results.release == "immediate" and row.status == "scored":
+        release(row, actor=actor, reason="Released when its written answers were marked")
+    return row
+
+
 def _store_change(
     attempt: Attempt, row: Result | None, result: AttemptResult,
     before: dict[str, Any] | None, actor: User | None,
+    *, action: str = "result.recomputed", details: dict[str, Any] | None = None,
 ) -> None:  # fmt: skip
     if row is None:
         record(attempt)
@@ -273,6 +342,9 @@ def _store_change(
     db.session.flush()
     _add_positions(row, attempt, result)
     audit.record(
-        "result.recomputed", actor=actor, subject_type="attempt", subject_id=attempt.id,
-        details={"before": before, "after": computed_summary(result), "revision": row.revision},
+        action, actor=actor, subject_type="attempt", subject_id=attempt.id,
+        details={
+            **(details or {}), "before": before, "after": computed_summary(result),
+            "revision": row.revision,
+        },
     )  # fmt: skip
