@@ -141,12 +141,13 @@ class TestMarking:
         assert marking.script(script_id).state is ScriptState.AWAITING_SECOND
         done = mark(db, script_id, "second", TOP)
 
-        assert done.agreed is not None and done.agreed.mark == 4
+        assert done.agreed is not None
+        assert done.agreed.mark == 4
         fact = marking.script(script_id)
         referred = marking.referral_reasons(fact.result, fact.sampled)
         assert fact.state is (ScriptState.IN_MODERATION if referred else ScriptState.AGREED)
         row = db.session.scalar(select(Result).filter_by(attempt_id=attempt.id))
-        assert row.status == "scored" and row.revision == 2
+        assert (row.status, row.revision) == ("scored", 2)
         assert results.written_marks(attempt) == {marking.script(script_id).slot.position: 4.0}
         assert results.recompute()[1] == []
         criteria = db.session.scalars(select(CriterionMark.criterion)).all()
@@ -159,7 +160,8 @@ class TestMarking:
 
         done = mark(db, script_id, "second", LOW)
 
-        assert done.agreed is None and "differ by 4" in (done.escalated or "")
+        assert done.agreed is None
+        assert "differ by 4" in (done.escalated or "")
         fact = marking.script(script_id)
         assert fact.state is ScriptState.IN_DISCREPANCY
         third = fact.allocations["third"].marker_id

@@ -106,7 +106,7 @@ class TestChooseMarkers:
         assert max(load[m] for m in chosen) <= min(others, default=max(load.values()))
 
     def test_repeated_allocation_stays_even(self):
-        load = {marker: 0 for marker in range(1, 6)}
+        load = dict.fromkeys(range(1, 6), 0)
         for script in range(1, 501):
             for marker in choose_markers(script, load, 2):
                 load[marker] += 1
