@@ -38,6 +38,7 @@ from accredit.delivery.timing import (
 )
 from accredit.errors import Conflict, DomainError, NotFound
 from accredit.extensions import db
+from accredit.marking import service as marking
 from accredit.models import (
     Assessment,
     AssessmentVersion,
@@ -50,7 +51,6 @@ from accredit.models import (
     User,
 )
 from accredit.models.delivery import Attempt, AttemptItem, Enrolment, Response
-from accredit.marking import service as marking
 from accredit.results import service as results
 from accredit.timefmt import uk_time
 

@@ -79,7 +79,7 @@ def written_marks(attempt: Attempt) -> dict[int, float]:
         .join(AgreedMark, AgreedMark.script_id == AttemptItem.id)
         .where(AttemptItem.attempt_id == attempt.id)
     ).all()
-    return {position: mark for position, mark in rows}
+    return dict(rows)
 
 
 def amendment_of(attempt: Attempt) -> ModerationDecision | None:
