@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
 from functools import wraps
@@ -22,6 +23,7 @@ from accredit.catalogue.importer import import_tree, record_failure, unexpected_
 from accredit.delivery import service as delivery
 from accredit.errors import DomainError
 from accredit.extensions import db
+from accredit.marking import service as marking
 from accredit.models import Assessment, Enrolment, Organisation, Result, Role, User
 from accredit.results import service as results
 from accredit.timefmt import UK, uk_time
@@ -35,6 +37,7 @@ users_cli = AppGroup("users", help="Manage user accounts.")
 audit_cli = AppGroup("audit", help="Check the audit trail.")
 attempts_cli = AppGroup("attempts", help="Look after attempts.")
 results_cli = AppGroup("results", help="Recompute and release results.")
+marking_cli = AppGroup("marking", help="Allocate written answers to markers and follow marking.")
 
 
 def transaction(command: F) -> F:
@@ -350,7 +353,19 @@ def results_recompute(assessment_key: str | None, apply: bool) -> None:
 )
 @transaction
 def results_release(assessment_key: str, reason: str) -> None:
-    """Release every scored, unreleased result of an assessment to its candidates."""
+    """Release every scored, unreleased result of an assessment to its candidates.
+
+    An assessment released after moderation releases only once every result is
+    ratified or withheld, as on the lead assessor's moderation page.
+    """
+    assessment = db.session.scalar(select(Assessment).filter_by(key=assessment_key))
+    if assessment is None:
+        raise click.ClickException(f"No assessment {assessment_key}")
+    spec = delivery.spec_of(delivery.current_version(assessment))
+    if spec.results.release == "after_moderation":
+        done = marking.release(assessment_key, actor=None, reason=reason)
+        click.echo(f"Released {done.released} results; {done.withheld} withheld.")
+        return
     released = pending = 0
     for attempt in results.submitted_attempts(assessment_key):
         row = db.session.scalar(select(Result).filter_by(attempt_id=attempt.id))
@@ -361,16 +376,46 @@ def results_release(assessment_key: str, reason: str) -> None:
     click.echo(f"Released {released} results; {pending} still await marking.")
 
 
+@marking_cli.command("status")
+@click.option("--assessment", "assessment_key", help="Only this assessment's scripts.")
+def marking_status(assessment_key: str | None) -> None:
+    """Print how many written answers are in each marking state, and results in moderation."""
+    counts = marking.state_counts(assessment_key)
+    click.echo("Scripts (written answers):")
+    for state, count in counts.items():
+        click.echo(f"  {state.replace('_', ' '):18} {count}")
+    stages = Counter(fact.stage for fact in marking.result_facts(assessment_key))
+    click.echo("Results released after moderation:")
+    for stage in ("awaiting_marks", "in_moderation", "agreed", "ratified", "withheld", "released"):
+        click.echo(f"  {stage.replace('_', ' '):18} {stages.get(stage, 0)}")
+
+
+@marking_cli.command("allocate")
+@click.option("--assessment", "assessment_key", help="Only this assessment's scripts.")
+@transaction
+def marking_allocate(assessment_key: str | None) -> None:
+    """Give every written answer that lacks a marker its markers (safe to run again)."""
+    made = marking.allocate(assessment_key)
+    left = marking.state_counts(assessment_key)["unallocated"]
+    click.echo(f"Made {made} allocations; {left} scripts still lack a marker.")
+
+
 DEMO_ORGANISATIONS = [
     ("NHC", "Northhaven City Council"),
     ("WDC", "Westdale County Council"),
 ]
 
 # Demonstration accounts only: the README lists them, and production never runs `demo`.
+# Alex Morgan is the lead assessor; Ravi Shah works for Westdale, so never marks its candidates.
+DEMO_LEAD_ASSESSOR = "assessor@example.org"
 DEMO_ACCOUNTS = [
     ("candidate@example.org", Role.CANDIDATE, "NHC", "Sam Okafor", "brisk-harbour-lantern"),
     ("candidate2@example.org", Role.CANDIDATE, "WDC", "Priya Nair", "velvet-river-almanac"),
     ("assessor@example.org", Role.ASSESSOR, None, "Alex Morgan", "amber-meadow-compass"),
+    ("assessor2@example.org", Role.ASSESSOR, None, "Sol Brennan", "copper-field-sonnet"),
+    ("assessor3@example.org", Role.ASSESSOR, None, "Kim Osei", "linen-harbour-thistle"),
+    ("assessor4@example.org", Role.ASSESSOR, "WDC", "Ravi Shah", "ochre-valley-lattice"),
+    ("candidate3@example.org", Role.CANDIDATE, "NHC", "Dee Mensah", "maple-signal-horizon"),
     ("leader@example.org", Role.LEADER, "NHC", "Jo Whitfield", "quiet-orchard-beacon"),
     ("regulator@example.org", Role.REGULATOR, None, "Chris Adeyemi", "silver-canal-ledger"),
     ("admin@example.org", Role.ADMIN, None, "Robin Hale", "granite-willow-signal"),
@@ -394,9 +439,13 @@ def demo() -> None:
                 password=password,
                 name=name,
                 organisation_code=organisation_code,
+                lead_assessor=email == DEMO_LEAD_ASSESSOR,
             )
+        elif email == DEMO_LEAD_ASSESSOR and not existing.lead_assessor:
+            accounts.set_lead_assessor(existing, True, actor=None)
         note = "" if existing is None else " (already existed)"
-        click.echo(f"  {role.label:16} {email:26} {password}{note}")
+        label = "Lead assessor" if email == DEMO_LEAD_ASSESSOR else role.label
+        click.echo(f"  {label:16} {email:26} {password}{note}")
     _demo_enrolments()
 
 
@@ -405,6 +454,8 @@ DEMO_ENROLMENTS = [
     ("candidate@example.org", "kssp-accreditation"),
     ("candidate@example.org", "kssp-practice"),
     ("candidate2@example.org", "ksss-practice"),
+    ("candidate3@example.org", "kssl-accreditation"),
+    ("candidate3@example.org", "kssl-practice"),
 ]
 
 
@@ -423,6 +474,9 @@ def _demo_enrolments() -> None:
 
 
 def init_app(app: Flask) -> None:
-    commands = (banks_cli, orgs_cli, users_cli, audit_cli, attempts_cli, results_cli, enrol, demo)
+    commands = (
+        banks_cli, orgs_cli, users_cli, audit_cli, attempts_cli, results_cli, marking_cli,
+        enrol, demo,
+    )  # fmt: skip
     for command in commands:
         app.cli.add_command(command)

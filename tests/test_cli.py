@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from sqlalchemy import func, select
 
 from accredit.models import Organisation, User
@@ -64,10 +66,14 @@ def test_demo_is_idempotent_and_prints_credentials(db, runner):
     second = runner.invoke(args=["demo"])
     assert second.exit_code == 0
     assert "already existed" in second.output
-    assert db.session.scalar(select(func.count()).select_from(User)) == 6
+    assert db.session.scalar(select(func.count()).select_from(User)) == 10
     assert db.session.scalar(select(func.count()).select_from(Organisation)) == 2
-    roles = set(db.session.scalars(select(User.role)))
-    assert roles == {"candidate", "assessor", "leader", "regulator", "admin"}
+    roles = Counter(db.session.scalars(select(User.role)))
+    assert set(roles) == {"candidate", "assessor", "leader", "regulator", "admin"}
+    assert roles["assessor"] >= 3, "enough assessors to mark blind, twice, and a third time"
+    leads = db.session.scalars(select(User.email).where(User.lead_assessor)).all()
+    assert leads == ["assessor@example.org"]
+    assert "Lead assessor" in first.output
 
 
 class _Stopped(Exception):

@@ -94,6 +94,7 @@ def add_user(
     name: str = "",
     organisation_code: str | None = None,
     swe_registration_number: str | None = None,
+    lead_assessor: bool = False,
     actor: User | None = None,
 ) -> User:
     """Create an account after checking every rule; raise a DomainError naming the first fault."""
@@ -111,6 +112,8 @@ def add_user(
             raise NotFound(f"No organisation with code {organisation_code}")
     if role_value in ROLES_NEEDING_ORGANISATION and organisation is None:
         raise InvalidAccount(f"A {role_value.label.lower()} must belong to an organisation")
+    if lead_assessor and role_value is not Role.ASSESSOR:
+        raise InvalidAccount("Only an assessor can be a lead assessor")
     if db.session.scalar(select(User.id).filter_by(email=email)):
         raise Conflict(f"An account for {email} already exists")
     problems = password_problems(password, email=email)
@@ -123,14 +126,31 @@ def add_user(
         organisation=organisation,
         swe_registration_number=(swe_registration_number or "").strip().upper() or None,
         password_hash=hasher().hash(password),
+        lead_assessor=lead_assessor,
     )
     db.session.add(user)
     db.session.flush()
     audit.record(
         "user.added", actor=actor, subject_type="user", subject_id=user.id,
-        details={"email": email, "role": role_value.value, "organisation": organisation_code},
+        details={
+            "email": email, "role": role_value.value, "organisation": organisation_code,
+            "lead_assessor": lead_assessor,
+        },
     )  # fmt: skip
     return user
+
+
+def set_lead_assessor(user: User, lead: bool, *, actor: User | None) -> None:
+    """Make an assessor a lead assessor, or an ordinary assessor again (audited)."""
+    if lead and not user.has_role(Role.ASSESSOR):
+        raise InvalidAccount("Only an assessor can be a lead assessor")
+    if user.lead_assessor == lead:
+        return
+    user.lead_assessor = lead
+    audit.record(
+        "user.lead_assessor", actor=actor, subject_type="user", subject_id=user.id,
+        details={"lead_assessor": lead},
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
