@@ -96,7 +96,9 @@ class TestChooseMarkers:
         assert choose_markers(7, {4: 3}, 2) == [4]
         assert choose_markers(7, {}, 2) == []
 
-    @given(st.dictionaries(st.integers(1, 50), st.integers(0, 20), min_size=2), st.integers(1, 10**6))
+    @given(
+        st.dictionaries(st.integers(1, 50), st.integers(0, 20), min_size=2), st.integers(1, 10**6)
+    )
     def test_two_different_markers_never_the_same_twice(self, load, script):
         chosen = choose_markers(script, load, 2)
 
