@@ -295,6 +295,16 @@ def _eligible(fact: ScriptFacts, assessors: Sequence[User], load: Counter[int]) 
     }
 
 
+def assessors_for(fact: ScriptFacts) -> list[User]:
+    """Active assessors who may be given a marking of this script (for reallocation)."""
+    candidate = db.session.get(User, fact.attempt.candidate_id)
+    assert candidate is not None
+    return sorted(
+        (marker for marker in _assessors() if not _conflicted(marker, candidate)),
+        key=lambda marker: marker.name,
+    )
+
+
 def _rounds_wanted(fact: ScriptFacts) -> list[Round]:
     if fact.agreed is not None or is_blank(fact.answer):
         return []

@@ -17,6 +17,7 @@ from accredit.catalogue.queries import accreditation_eligible_item_ids
 from accredit.extensions import db
 from accredit.models import AssessmentVersion, ItemVersion, User
 from accredit.models.delivery import Attempt, AttemptItem, Response
+from accredit.models.marking import AgreedMark, CriterionMark, ModerationDecision
 from accredit.models.results import Result
 from accredit.results.service import scored_positions
 from accredit.scoring.items import ItemScore, score_item
@@ -96,6 +97,92 @@ def review_items(row: Result, attempt: Attempt) -> list[dict[str, Any]]:
     return review
 
 
+@dataclass(frozen=True)
+class WrittenMark:
+    """A released written answer's agreed mark, criterion by criterion, as the candidate sees it.
+
+    The per-criterion marks are those behind the agreed mark: the two markers'
+    mean (or the lower marker's), or the final marker's. After a moderator's
+    amendment only the total is known: ``amended`` says so.
+    """
+
+    position: int
+    item_stem_html: str
+    marks: float
+    max_marks: float
+    criteria: list[dict[str, Any]]
+    amended: bool
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "position": self.position, "marks": round(self.marks, 4),
+            "max_marks": self.max_marks, "criteria": self.criteria, "amended": self.amended,
+        }  # fmt: skip
+
+
+def written_marks(row: Result) -> list[WrittenMark]:
+    """The released result's written answers with their agreed marks. Writes nothing."""
+    rows = db.session.execute(
+        select(AttemptItem, ItemVersion, AgreedMark)
+        .join(ItemVersion, ItemVersion.id == AttemptItem.item_version_id)
+        .join(AgreedMark, AgreedMark.script_id == AttemptItem.id)
+        .where(AttemptItem.attempt_id == row.attempt_id, AttemptItem.pretest.is_(False))
+        .order_by(AttemptItem.position)
+    ).all()
+    if not rows:
+        return []
+    scored = {item.position: item for item in scored_positions(row)}
+    amended = bool(
+        db.session.scalar(
+            select(ModerationDecision.id).where(
+                ModerationDecision.result_id == row.id, ModerationDecision.decision == "amend"
+            )
+        )
+    )
+    shown = []
+    for slot, version, agreed in rows:
+        by_criterion = _criterion_marks(agreed)
+        criteria = [
+            {"id": c["id"], "criterion": c["criterion"], "max_marks": c["marks"],
+             "marks": None if amended else round(by_criterion.get(c["id"], 0.0), 4)}
+            for c in version.content["rubric"]
+        ]  # fmt: skip
+        position = scored.get(slot.position)
+        marks = position.marks if position is not None else agreed.mark
+        shown.append(
+            WrittenMark(
+                slot.position, version.rendered["stem"], marks,
+                float(sum(c["marks"] for c in version.content["rubric"])), criteria, amended,
+            )
+        )  # fmt: skip
+    return shown
+
+
+def _criterion_marks(agreed: AgreedMark) -> dict[str, float]:
+    """The per-criterion marks behind an agreed mark."""
+    if agreed.method in ("third", "moderator"):
+        sources = [agreed.final_mark_id]
+    else:
+        sources = [agreed.first_mark_id, agreed.second_mark_id]
+    ids = [mark_id for mark_id in sources if mark_id is not None]
+    if not ids:
+        return {}
+    marks: dict[int, dict[str, float]] = {}
+    for mark_id, criterion, value in db.session.execute(
+        select(CriterionMark.mark_id, CriterionMark.criterion, CriterionMark.marks).where(
+            CriterionMark.mark_id.in_(ids)
+        )
+    ):
+        marks.setdefault(mark_id, {})[criterion] = value
+    if agreed.method == "lower" and len(marks) == 2:
+        return min(marks.values(), key=lambda criteria: sum(criteria.values()))
+    names = {name for criteria in marks.values() for name in criteria}
+    return {
+        name: sum(criteria.get(name, 0.0) for criteria in marks.values()) / len(marks)
+        for name in names
+    }
+
+
 def practice_review(attempt: Attempt) -> list[dict[str, Any]] | None:
     """A practice attempt's items with their marks, and the key and why where allowed.
 
@@ -157,6 +244,7 @@ def result_json(row: Result, *, with_items: bool) -> dict[str, Any]:
         "scored_at": when(row.scored_at),
         "released_at": when(row.released_at),
     }  # fmt: skip
+    body["written"] = [mark.as_json() for mark in written_marks(row)]
     if with_items:
         positions = [item for item in scored_positions(row) if not item.pretest]
         withheld = accreditation_eligible_item_ids(item.item_id for item in positions)

@@ -16,6 +16,7 @@ from accredit.web import (
     enrolments,
     errors,
     leader,
+    marking_api,
     pages,
     presentation,
     regulator,
@@ -32,7 +33,15 @@ def init_app(app: Flask) -> None:
     errors.init_app(app)
     shell.init_app(app)
     presentation.init_app(app)
-    for blueprint in (auth.bp, account.bp, pages.bp, api.bp, enrolments.bp, *ROLE_BLUEPRINTS):
+    for blueprint in (
+        auth.bp,
+        account.bp,
+        pages.bp,
+        api.bp,
+        marking_api.bp,
+        enrolments.bp,
+        *ROLE_BLUEPRINTS,
+    ):
         app.register_blueprint(blueprint)
     # GOV.UK Frontend's stylesheet asks for its fonts and images under /assets.
     assets = Blueprint(

@@ -1,39 +1,232 @@
-"""The assessor's area: marking and analysis, and results waiting to be released."""
+"""The assessor's area: the marking queue, blind marking, discrepancies, moderation and
+marker quality. Views are thin: the marking service decides, the views show and ask."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from accredit.extensions import db
-from accredit.models.delivery import Attempt
-from accredit.models.results import Result
+from accredit.catalogue.queries import assessments as all_assessments
+from accredit.catalogue.queries import spec_of
+from accredit.marking import service as marking
+from accredit.marking import views
+from accredit.marking.rules import InvalidMarks
+from accredit.models import Role, User
 from accredit.policy import ASSESSOR_AREA, guard_blueprint
-from accredit.results import service as results
 
 bp = Blueprint("assessor", __name__, url_prefix="/assessor")
 guard_blueprint(bp, ASSESSOR_AREA)
 
+STATE_LABELS = {
+    "awaiting_first": "Awaiting first marks",
+    "awaiting_second": "Awaiting second marks",
+    "in_discrepancy": "In discrepancy",
+    "agreed": "Agreed",
+    "in_moderation": "In moderation",
+    "ratified": "Ratified",
+    "released": "Released",
+    "withheld": "Withheld",
+    "void": "Void",
+    "unallocated": "Without a marker",
+}
+STAGE_LABELS = {
+    "awaiting_marks": "Awaiting marks",
+    "in_moderation": "In moderation",
+    "agreed": "Agreed, not yet sampled",
+    "ratified": "Ratified",
+    "withheld": "Withheld",
+    "released": "Released",
+}
+
+
+@bp.app_context_processor
+def labels() -> dict[str, Any]:
+    return {"state_labels": STATE_LABELS, "stage_labels": STAGE_LABELS}
+
+
+def _lead() -> User:
+    if not (current_user.has_role(Role.ASSESSOR) and current_user.lead_assessor):
+        abort(403)
+    return current_user  # type: ignore[no-any-return]
+
 
 @bp.route("/")
 def home() -> str:
-    waiting = db.session.execute(
-        select(Result, Attempt)
-        .join(Attempt, Attempt.id == Result.attempt_id)
-        .where(Result.released_at.is_(None))
-        .order_by(Result.scored_at)
-    ).all()
-    return render_template("assessor/home.html", waiting=waiting)
+    work = marking.queue(current_user)
+    rows = [(views.script_view(fact, current_user), round_) for fact, round_ in work]
+    return render_template(
+        "assessor/home.html", rows=rows, counts=marking.state_counts(),
+        is_lead=bool(current_user.lead_assessor),
+    )  # fmt: skip
 
 
-@bp.route("/results/<int:result_id>/release", methods=["POST"])
-def release(result_id: int) -> Response:
-    row = db.session.get(Result, result_id)
-    if row is None:
-        abort(404)
-    reason = request.form.get("reason", "").strip() or "Released after review"
-    results.release(row, actor=current_user, reason=reason)
-    flash(f"The result of attempt {row.attempt_id} has been released.", "success")
-    return redirect(url_for("assessor.home"))
+@bp.route("/next")
+def next_script() -> Response:
+    work = marking.queue(current_user)
+    if not work:
+        flash("There are no more scripts for you to mark.", "success")
+        return redirect(url_for("assessor.home"))
+    return redirect(url_for("assessor.script", script_id=work[0][0].id))
+
+
+@bp.route("/scripts/<int:script_id>")
+def script(script_id: int) -> Any:
+    fact = marking.viewable(script_id, current_user)
+    return _script_page(fact)
+
+
+def _script_page(
+    fact: marking.ScriptFacts, *, errors: list[str] | None = None,
+    given: dict[str, Any] | None = None, status: int = 200,
+) -> Any:  # fmt: skip
+    view = views.script_view(fact, current_user)
+    markers = marking.assessors_for(fact) if current_user.lead_assessor else []
+    page = render_template(
+        "assessor/script.html", view=view, errors=errors or [], given=given or {},
+        is_lead=bool(current_user.lead_assessor), markers=markers,
+        allocations=fact.allocations if current_user.lead_assessor else {},
+    )  # fmt: skip
+    return (page, status) if status != 200 else page
+
+
+def _criteria_from_form(rubric: list[dict[str, Any]]) -> dict[str, Any]:
+    given: dict[str, Any] = {}
+    for criterion in rubric:
+        raw = request.form.get(f"criterion-{criterion['id']}")
+        if raw is None or raw == "":
+            continue
+        try:
+            given[criterion["id"]] = float(raw)
+        except ValueError:
+            given[criterion["id"]] = raw
+    return given
+
+
+@bp.route("/scripts/<int:script_id>/marks", methods=["POST"])
+def save_marks(script_id: int) -> Any:
+    fact = marking.viewable(script_id, current_user)
+    rubric = fact.content["rubric"]
+    criteria = _criteria_from_form(rubric)
+    comment = request.form.get("comment", "")
+    reason = request.form.get("reason", "")
+    try:
+        done = marking.mark_script(
+            script_id, current_user, criteria, comment=comment, reason=reason
+        )
+    except (InvalidMarks, marking.InvalidDecision) as error:
+        given = {"criteria": criteria, "comment": comment, "reason": reason}
+        return _script_page(fact, errors=error.message.split("; "), given=given, status=422)
+    if done.agreed is not None:
+        flash(f"Marks saved. The agreed mark is {done.agreed.mark:g}.", "success")
+    elif done.escalated:
+        flash(f"Marks saved. The two marks do not agree ({done.escalated}), "
+              "so the script goes to a third marker.", "success")  # fmt: skip
+    else:
+        flash("Marks saved.", "success")
+    if request.form.get("then") == "stay":
+        return redirect(url_for("assessor.script", script_id=script_id))
+    return redirect(url_for("assessor.next_script"))
+
+
+@bp.route("/scripts/<int:script_id>/reallocate", methods=["POST"])
+def reallocate(script_id: int) -> Response:
+    lead = _lead()
+    try:
+        marker_id = int(request.form.get("marker", ""))
+    except ValueError:
+        marker_id = 0
+    marking.reallocate(
+        script_id, request.form.get("round", ""), marker_id,
+        reason=request.form.get("reason", ""), actor=lead,
+    )  # fmt: skip
+    flash("The script has been reallocated.", "success")
+    return redirect(url_for("assessor.script", script_id=script_id))
+
+
+@bp.route("/discrepancies")
+def discrepancies() -> str:
+    _lead()
+    facts = sorted(marking.gather_in_discrepancy(), key=marking.order_key)
+    rows = [views.script_view(fact, current_user) for fact in facts]
+    return render_template("assessor/discrepancies.html", rows=rows)
+
+
+@bp.route("/moderation")
+def moderation() -> str:
+    _lead()
+    keys = [
+        (assessment.key, spec_of(version).title)
+        for assessment, version in all_assessments()
+        if spec_of(version).results.release == "after_moderation"
+    ]
+    groups = []
+    for key, title in keys:
+        facts = marking.result_facts(key)
+        groups.append((key, title, facts))
+    return render_template("assessor/moderation.html", groups=groups)
+
+
+@bp.route("/moderation/results/<int:result_id>")
+def moderate_result(result_id: int) -> Any:
+    lead = _lead()
+    return _moderation_page(result_id, lead)
+
+
+def _moderation_page(
+    result_id: int, lead: User, *, errors: list[str] | None = None,
+    given: dict[str, Any] | None = None, status: int = 200,
+) -> Any:  # fmt: skip
+    view = views.result_view(marking.result_of(result_id), lead)
+    page = render_template(
+        "assessor/moderate.html", view=view, errors=errors or [], given=given or {}
+    )
+    return (page, status) if status != 200 else page
+
+
+@bp.route("/moderation/results/<int:result_id>", methods=["POST"])
+def decide(result_id: int) -> Any:
+    lead = _lead()
+    decision = request.form.get("decision", "")
+    reason = request.form.get("reason", "")
+    raw_score = request.form.get("score", "").strip()
+    score: Any = None
+    if raw_score:
+        try:
+            score = float(raw_score)
+        except ValueError:
+            score = raw_score
+    try:
+        marking.moderate(result_id, decision, reason=reason, score=score, actor=lead)
+    except marking.InvalidDecision as error:
+        given = {"decision": decision, "reason": reason, "score": raw_score}
+        return _moderation_page(result_id, lead, errors=[error.message], given=given, status=422)
+    flash("Your decision has been recorded.", "success")
+    return redirect(url_for("assessor.moderation"))
+
+
+@bp.route("/moderation/<assessment_key>/sample", methods=["POST"])
+def draw_sample(assessment_key: str) -> Response:
+    lead = _lead()
+    drawn, ratified = marking.draw_sample(assessment_key, actor=lead)
+    flash(
+        f"{len(drawn)} results drawn for moderation; {ratified} ratified as they stand.", "success"
+    )
+    return redirect(url_for("assessor.moderation"))
+
+
+@bp.route("/moderation/<assessment_key>/release", methods=["POST"])
+def release(assessment_key: str) -> Response:
+    lead = _lead()
+    reason = request.form.get("reason", "").strip() or "Released after moderation"
+    done = marking.release(assessment_key, actor=lead, reason=reason)
+    flash(f"{done.released} results released; {done.withheld} withheld.", "success")
+    return redirect(url_for("assessor.moderation"))
+
+
+@bp.route("/quality")
+def quality() -> str:
+    _lead()
+    return render_template("assessor/quality.html", rows=marking.marker_quality())

@@ -306,8 +306,9 @@ def result(attempt_id: int) -> Response | str:
         return render_template("candidate/awaiting.html", attempt=attempt, spec=spec)
     review = results_queries.review_items(row, attempt) if spec.results.review else []
     return render_template(
-        "candidate/result.html", attempt=attempt, spec=spec, result=row, review=review
-    )
+        "candidate/result.html", attempt=attempt, spec=spec, result=row, review=review,
+        written=results_queries.written_marks(row),
+    )  # fmt: skip
 
 
 @bp.route("/history")
