@@ -30,11 +30,15 @@ class Access:
 
     public: bool = False
     roles: frozenset[Role] | None = None  # None with public=False: any signed-in user
+    # Of assessors, only lead assessors (administrators still see everything).
+    lead_only: bool = False
 
     def admits(self, user: Any) -> bool:
         if self.public:
             return True
         if not user.is_authenticated:
+            return False
+        if self.lead_only and Role(user.role) is Role.ASSESSOR and not user.lead_assessor:
             return False
         return self.roles is None or Role(user.role) in self.roles
 
@@ -51,6 +55,7 @@ def roles(*allowed: Role) -> Access:
 # Which role may reach which area of the service.
 CANDIDATE_AREA = roles(Role.CANDIDATE)
 ASSESSOR_AREA = roles(Role.ASSESSOR)
+LEAD_ASSESSOR_AREA = Access(roles=frozenset({Role.ASSESSOR, Role.ADMIN}), lead_only=True)
 LEADER_AREA = roles(Role.LEADER)
 REGULATOR_AREA = roles(Role.REGULATOR)
 ADMIN_AREA = roles()
@@ -66,6 +71,10 @@ def _declare(access: Access) -> Callable[[F], F]:
 
 public = _declare(PUBLIC)
 signed_in = _declare(SIGNED_IN)
+
+
+lead_assessor_only = _declare(LEAD_ASSESSOR_AREA)
+"""Declare a view open to lead assessors (and administrators, who see everything)."""
 
 
 def allow(*allowed: Role) -> Callable[[F], F]:

@@ -95,9 +95,12 @@ def test_candidate_view_never_carries_key_rationale_or_ratings(db, imported):
 
 def test_blueprint_shows_pool_size_of_every_rule(imported, admin_client):
     page = text(admin_client.get("/admin/assessments/kssp-accreditation"))
-    assert "Items per form 30" in page
+    assert "Items per form 31" in page, "30 items and one written analysis"
     assert re.search(r"Items for P5 \(.*?\) from kss-practitioner 2 \d+ 2", page)
     assert re.search(r"Whole scenarios, 4 items each from kss-practitioner 3 4 12", page)
+    assert re.search(
+        r"Items for P1, P2, P4, P5, P7, P8 \(written\) from kss-practitioner 1 4 1", page
+    )
 
 
 def test_failed_import_errors_are_shown_to_admins(db, admin_client, tmp_path):

@@ -15,7 +15,7 @@ from sqlalchemy import event, select
 
 from accredit.delivery import service
 from accredit.models import ImportRun, Item
-from accredit.models.delivery import Attempt, Enrolment
+from accredit.models.delivery import Attempt, AttemptItem, Enrolment
 from accredit.models.results import Result
 from tests.conftest import Auth
 from tests.sitting import answer_for
@@ -65,6 +65,7 @@ def world(app: Any, db: Any, enrol: Any, make_user: Any) -> dict[str, Any]:
         "enrolment_id": list(db.session.scalars(select(Enrolment.id))),
         "run_id": list(db.session.scalars(select(ImportRun.id))),
         "result_id": list(db.session.scalars(select(Result.id))),
+        "script_id": list(db.session.scalars(select(AttemptItem.id).limit(3))),
         "key": ["mini-test", "mini-practice", *db.session.scalars(select(Item.key).limit(3))],
     }
     return {"people": people, "ids": ids, "expired": expired.id}

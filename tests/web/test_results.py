@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from accredit.catalogue.importer import import_tree
 from accredit.delivery import service
+from accredit.marking import service as marking
 from accredit.models import AuditEvent, ItemVersion
 from accredit.models.delivery import AttemptItem, Response
 from accredit.models.results import Result
@@ -57,8 +58,12 @@ def sit(app, candidate, key):
     return client, body["id"]
 
 
-def hand_calculation(db, attempt_id):
-    """Work the result out independently: keys, answers and the form's Angoff ratings."""
+def hand_calculation(db, attempt_id, written=None):
+    """Work the result out independently: keys, answers and the form's Angoff ratings.
+
+    ``written`` gives the agreed mark of each written position, by position.
+    """
+    written = written or {}
     rows = db.session.execute(
         select(AttemptItem, ItemVersion, Response)
         .join(ItemVersion, ItemVersion.id == AttemptItem.item_version_id)
@@ -68,13 +73,14 @@ def hand_calculation(db, attempt_id):
     ).all()  # fmt: skip
     raw = cut = 0.0
     per_statement: dict[str, list[float]] = {}
-    for _slot, version, response in rows:
-        marks = score_item(version.content, response.answer if response else None).marks
+    for slot, version, response in rows:
+        scored = score_item(version.content, response.answer if response else None)
+        marks = written.get(slot.position, scored.marks)
         raw += marks
-        cut += statistics.fmean(version.content["angoff"])
+        cut += statistics.fmean(version.content["angoff"]) * scored.max_marks
         for statement in version.content["competencies"]:
             earned, possible = per_statement.get(statement, [0.0, 0.0])
-            per_statement[statement] = [earned + marks, possible + 1]
+            per_statement[statement] = [earned + marks, possible + scored.max_marks]
     return raw, cut, per_statement
 
 
@@ -105,8 +111,34 @@ def test_an_immediate_result_matches_a_hand_calculation(app, db, candidate, enro
     assert "items" not in api, "this assessment does not allow review"
 
 
+def moderate_everything(key, lead):
+    """The lead assessor ratifies what is in moderation and draws the sample from the rest."""
+    for fact in marking.result_facts(key):
+        if fact.stage == "in_moderation":
+            marking.moderate(fact.result.id, "ratify", reason="", score=None, actor=lead)
+    if any(fact.stage == "agreed" for fact in marking.result_facts(key)):
+        marking.draw_sample(key, actor=lead)
+    for fact in marking.result_facts(key):
+        if fact.stage == "in_moderation":
+            marking.moderate(fact.result.id, "ratify", reason="", score=None, actor=lead)
+    db_session().commit()
+
+
+def db_session():
+    from accredit.extensions import db
+
+    return db.session
+
+
+def a_lead(make_user):
+    lead = make_user("assessor", name="Lead Assessor")
+    lead.lead_assessor = True
+    db_session().commit()
+    return lead
+
+
 def test_after_moderation_the_candidate_sees_only_awaiting(
-    app, db, candidate, moderated_catalogue, runner
+    app, db, candidate, moderated_catalogue, runner, make_user
 ):
     service.enrol(candidate, "mini-moderated", actor=None)
     db.session.commit()
@@ -119,7 +151,11 @@ def test_after_moderation_the_candidate_sees_only_awaiting(
     assert refused.status_code == 403
     assert refused.json["error"]["code"] == "not_released"
     assert "Submitted – awaiting result" in text(client.get("/candidate/"))
+    refused_release = runner.invoke(args=["results", "release", "--assessment", "mini-moderated"])
+    assert refused_release.exit_code == 1
+    assert "once every one is ratified or withheld" in refused_release.output
 
+    moderate_everything("mini-moderated", a_lead(make_user))
     released = runner.invoke(args=["results", "release", "--assessment", "mini-moderated"])
     assert "Released 1 results" in released.output
     shown = client.get(f"/candidate/attempts/{attempt_id}/result")
@@ -207,20 +243,36 @@ def test_an_expired_attempt_is_scored_too(app, db, candidate, enrol, runner):
     assert row.passed is False
 
 
-def test_an_assessor_releases_a_moderated_result(
+def test_a_lead_assessor_moderates_and_releases_a_moderated_result(
     app, db, candidate, moderated_catalogue, make_user
 ):
     service.enrol(candidate, "mini-moderated", actor=None)
     db.session.commit()
     candidate_client, attempt_id = sit(app, candidate, "mini-moderated")
-    assessor = app.test_client()
-    Auth(assessor).login(make_user("assessor").email)
-    queue = text(assessor.get("/assessor/"))
-    assert "1 results waiting" in queue
+    ordinary, lead = app.test_client(), app.test_client()
+    Auth(ordinary).login(make_user("assessor").email)
+    Auth(lead).login(a_lead(make_user).email)
+    assert ordinary.get("/assessor/moderation").status_code == 403
+    token = csrf_token(lead, "/assessor/moderation")
+    page = text(lead.get("/assessor/moderation"))
+    assert "Assessment mini-moderated" in page
     row = db.session.scalar(select(Result).filter_by(attempt_id=attempt_id))
-    assert assessor.post(f"/assessor/results/{row.id}/release").status_code == 302
+    fact = marking.result_of(row.id)
+    if fact.stage == "in_moderation":
+        decided = lead.post(f"/assessor/moderation/results/{row.id}",
+                            data={"csrf_token": token, "decision": "ratify"})  # fmt: skip
+    else:
+        decided = lead.post("/assessor/moderation/mini-moderated/sample",
+                            data={"csrf_token": token})  # fmt: skip
+    assert decided.status_code == 302
+    assert marking.result_of(row.id).stage in ("ratified", "in_moderation")
+    if marking.result_of(row.id).stage == "in_moderation":
+        lead.post(f"/assessor/moderation/results/{row.id}",
+                  data={"csrf_token": token, "decision": "ratify"})  # fmt: skip
+    assert candidate_client.get(f"/api/v1/attempts/{attempt_id}/result").status_code == 403
+    released = lead.post("/assessor/moderation/mini-moderated/release", data={"csrf_token": token})
+    assert released.status_code == 302
     assert candidate_client.get(f"/api/v1/attempts/{attempt_id}/result").status_code == 200
-    assert "There is nothing to mark or release" in text(assessor.get("/assessor/"))
 
 
 def test_a_leader_sees_their_candidates_history(app, db, candidate, enrol, make_user):
@@ -237,19 +289,34 @@ def test_a_leader_sees_their_candidates_history(app, db, candidate, enrol, make_
 class TestTheDemoAccreditationTest:
     """The real demo test: the released outcome and profile match a hand calculation."""
 
-    def test_released_result_matches_a_hand_calculation(self, app, db, candidate, runner):
+    def test_released_result_matches_a_hand_calculation(
+        self, app, db, candidate, runner, make_user
+    ):
         from pathlib import Path
 
         import_tree(Path(__file__).resolve().parent.parent.parent / "question_banks")
         service.enrol(candidate, "kssp-accreditation", actor=None)
+        markers = [make_user("assessor") for _ in range(2)]
+        lead = a_lead(make_user)
         db.session.commit()
         client, attempt_id = sit(app, candidate, "kssp-accreditation")
         assert client.get(f"/api/v1/attempts/{attempt_id}/result").status_code == 403
+        # Both markers give every criterion's second level: the agreed mark is theirs.
+        [script] = marking.gather(attempt_ids=[attempt_id])
+        levels = {c["id"]: c["levels"][1]["marks"] for c in script.content["rubric"]}
+        for round_name in ("first", "second"):
+            marker_id = marking.script(script.id).allocations[round_name].marker_id
+            marker = next(m for m in [*markers, lead] if m.id == marker_id)
+            marking.mark_script(script.id, marker, levels)
+        db.session.commit()
+        moderate_everything("kssp-accreditation", lead)
         runner.invoke(args=["results", "release", "--assessment", "kssp-accreditation"])
         api = client.get(f"/api/v1/attempts/{attempt_id}/result").json
-        raw, cut, per_statement = hand_calculation(db, attempt_id)
+        written = {script.slot.position: float(sum(levels.values()))}
+        raw, cut, per_statement = hand_calculation(db, attempt_id, written)
         assert api["raw"] == pytest.approx(raw)
-        assert api["maximum"] == 30
+        assert api["maximum"] == 30 + script.maximum
+        assert api["written"][0]["marks"] == pytest.approx(sum(levels.values()))
         assert api["pass_mark"]["marks"] == pytest.approx(cut, abs=1e-3)
         assert api["outcome"] == ("passed" if raw >= cut else "not_passed")
         assert {s["statement"] for s in api["profile"]} == set(per_statement)
@@ -260,5 +327,6 @@ class TestTheDemoAccreditationTest:
             assert statement["possible"] == pytest.approx(possible, rel=0, abs=STORED_PRECISION)
             assert statement["met"] is (100 * earned / possible >= 50)
         page = text(client.get(f"/candidate/attempts/{attempt_id}/result"))
-        assert f"Your score {raw:g} out of 30" in page
+        assert f"Your score {raw:g} out of {30 + script.maximum:g}" in page
+        assert "Your written answer" in page
         assert "0 would change" in runner.invoke(args=["results", "recompute"]).output

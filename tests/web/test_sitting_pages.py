@@ -248,15 +248,21 @@ class TestNothingLeaksDuringARealSitting:
 
         everything = "\n".join(r.get_data(as_text=True) for r in received)
         api_items = json.loads(received[2].get_data(as_text=True))["items"]
-        assert len(api_items) == 30
+        assert len(api_items) == 31, "30 items and a written analysis"
         versions = db.session.scalars(
             select(ItemVersion).join(AttemptItem, AttemptItem.item_version_id == ItemVersion.id)
             .where(AttemptItem.attempt_id == attempt_id)
         ).all()  # fmt: skip
-        assert len(versions) == 30
+        assert len(versions) == 31
         for version in versions:
             content = version.content
-            for sentence in re.split(r"(?<=\.)\s+", content["rationale"].strip()):
+            # Neither the written item's marker guidance nor its level descriptors.
+            hidden = [content["rationale"], content.get("guidance") or ""] + [
+                level["descriptor"]
+                for criterion in content.get("rubric", [])
+                for level in criterion["levels"]
+            ]
+            for sentence in re.split(r"(?<=\.)\s+", " ".join(hidden).strip()):
                 if len(sentence) > 40:
                     assert html.escape(sentence, quote=False) not in everything, sentence
                     assert sentence not in everything, sentence

@@ -1,0 +1,161 @@
+"""The whole marking journey in a real browser, on the demo data: a practice-leader candidate
+writes an answer, two assessors mark it blind and disagree, a third marker settles it, the
+lead assessor moderates and releases, and the candidate reads the agreed written mark."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+from sqlalchemy import select
+
+from accredit.catalogue.importer import import_tree
+from accredit.cli import DEMO_ACCOUNTS
+from accredit.extensions import db
+from accredit.marking import service as marking
+from accredit.models import User
+from accredit.models.marking import AgreedMark
+from tests.browser.sitting_setup import BANKS, axe_violations, describe, first_position, item_url
+
+KEY = "kssl-accreditation"
+CANDIDATE = "candidate3@example.org"
+PASSWORDS = {email: password for email, _role, _org, _name, password in DEMO_ACCOUNTS}
+SHOTS = "instance/screenshots"
+
+
+@pytest.fixture
+def app_config() -> dict[str, Any]:
+    return {"WTF_CSRF_ENABLED": True}
+
+
+def as_person(browser: Any, base: str, email: str, heading: str) -> Page:
+    """A fresh browser context signed in as this demo account."""
+    context = browser.new_context(locale="en-GB", timezone_id="Europe/London")
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    page.goto(f"{base}/login")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password", exact=True).fill(PASSWORDS[email])
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(heading)
+    return page
+
+
+def sit_with_a_written_answer(browser: Any, base: str) -> int:
+    page = as_person(browser, base, CANDIDATE, "My assessments")
+    page.goto(f"{base}/candidate/assessments/{KEY}")
+    page.get_by_role("button", name="Start assessment").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"Question 1 of 31"))
+    attempt_id = int(re.search(r"/attempts/(\d+)/", page.url).group(1))  # type: ignore[union-attr]
+    page.goto(item_url(base, attempt_id, first_position(attempt_id, "written")))
+    page.locator("#answer").fill(
+        "I would begin by listening to staff and families, then agree a shared vision.\n"
+        "Supervision would be reflective and workloads manageable."
+    )
+    page.get_by_role("button", name=re.compile(r"^Save and (continue|review answers)$")).click()
+    page.goto(f"{base}/candidate/attempts/{attempt_id}/submit")
+    page.get_by_role("button", name="Submit answers").click()
+    page.goto(f"{base}/candidate/attempts/{attempt_id}/result")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Submitted – awaiting result")
+    page.context.close()
+    return attempt_id
+
+
+def mark_in_browser(
+    browser: Any, base: str, email: str, level: str, *, reason: str = "", shot: str = ""
+) -> None:
+    """Open the next script from the queue and choose ``level`` ("top" or "bottom") throughout."""
+    page = as_person(browser, base, email, "Marking queue")
+    page.get_by_role("button", name="Mark the next script").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"Candidate \d{8}"))
+    assert "Dee Mensah" not in page.content()
+    assert "Northhaven" not in page.content()
+    for fieldset in page.locator("form fieldset").all():
+        radios = fieldset.locator("input[type=radio]")
+        (radios.last if level == "top" else radios.first).check()
+    page.get_by_label("Comment (optional)").fill(f"Marked at the {level} of each criterion")
+    if reason:
+        page.get_by_label("Reason for your final mark").fill(reason)
+    if shot:
+        page.screenshot(path=f"{SHOTS}/{shot}.png", full_page=True)
+        violations = axe_violations(page)
+        assert not violations, describe(violations)
+    page.get_by_role("button", name="Save and next").click()
+    expect(page.locator(".govuk-notification-banner").first).to_contain_text("Marks saved")
+    page.context.close()
+
+
+def marker_of(script_id: int, round_name: str) -> str:
+    db.session.expire_all()
+    marker_id = marking.script(script_id).allocations[round_name].marker_id
+    person = db.session.get(User, marker_id)
+    assert person is not None
+    return person.email
+
+
+def test_written_answer_marked_blind_moderated_and_released(
+    app, runner, app_server, browser, tmp_path
+):
+    import os
+
+    os.makedirs(SHOTS, exist_ok=True)
+    report = import_tree(BANKS)
+    assert report.succeeded, report.lines()
+    db.session.commit()
+    assert runner.invoke(args=["demo"]).exit_code == 0
+
+    attempt_id = sit_with_a_written_answer(browser, app_server)
+    [fact] = marking.gather(attempt_ids=[attempt_id])
+    script_id = fact.id
+    assert "shared vision" in fact.answer
+    first, second = marker_of(script_id, "first"), marker_of(script_id, "second")
+    assert first != second
+    assert "assessor4@example.org" not in {first, second}, "Westdale's assessor is eligible"
+
+    mark_in_browser(browser, app_server, first, "top", shot="marking-first")
+    mark_in_browser(browser, app_server, second, "bottom")
+    third = marker_of(script_id, "third")
+    assert third not in {first, second}
+    mark_in_browser(
+        browser, app_server, third, "top", reason="The answer meets each criterion fully",
+        shot="marking-third",
+    )  # fmt: skip
+    db.session.expire_all()
+    agreed = db.session.scalar(select(AgreedMark).filter_by(script_id=script_id))
+    assert agreed is not None
+    assert agreed.method == "third"
+
+    lead = as_person(browser, app_server, "assessor@example.org", "Marking queue")
+    lead.get_by_role("link", name="Moderation and release").click()
+    expect(lead.get_by_role("heading", level=1)).to_have_text("Moderation and release")
+    expect(lead.get_by_text("In moderation").first).to_be_visible()
+    assert "Release results" not in lead.content(), "nothing is released before ratification"
+    lead.get_by_role("link", name=re.compile(r"^Moderate")).first.click()
+    expect(lead.get_by_role("heading", level=1)).to_contain_text("Moderate the result")
+    expect(lead.get_by_text("Third marker").first).to_be_visible()
+    lead.screenshot(path=f"{SHOTS}/moderation.png", full_page=True)
+    violations = axe_violations(lead)
+    assert not violations, describe(violations)
+    lead.get_by_label("Ratify").check()
+    lead.get_by_role("button", name="Record decision").click()
+    expect(lead.locator(".govuk-notification-banner").first).to_contain_text(
+        "decision has been recorded"
+    )
+    lead.get_by_role("button", name=re.compile("Release results")).click()
+    expect(lead.locator(".govuk-notification-banner").first).to_contain_text("1 results released")
+    lead.context.close()
+
+    candidate = as_person(browser, app_server, CANDIDATE, "My assessments")
+    candidate.goto(f"{app_server}/candidate/attempts/{attempt_id}/result")
+    expect(candidate.get_by_role("heading", name="Your written answer")).to_be_visible()
+    written = candidate.locator(".app-written-marks caption")
+    expect(written).to_contain_text(f"{agreed.mark:g} out of")
+    candidate.screenshot(path=f"{SHOTS}/released-written.png", full_page=True)
+    candidate.context.close()
+
+    verified = runner.invoke(args=["audit", "verify"])
+    assert verified.exit_code == 0, verified.output
+    recomputed = runner.invoke(args=["results", "recompute"])
+    assert "0 would change" in recomputed.output
