@@ -9,7 +9,8 @@ ERROR_CODES = [
     "not_enrolled", "start_refused", "form_unavailable", "practice_locked", "deadline_passed",
     "attempt_submitted", "answer_locked", "invalid_answer", "not_released", "not_scored",
     "conflict", "unprocessable", "too_large", "too_many_requests", "server_error",
-    "database_unavailable", "domain_error", "invalid_enrolment",
+    "database_unavailable", "domain_error", "invalid_enrolment", "invalid_marks",
+    "illegal_transition", "not_allocated", "lead_assessor_only", "invalid_decision", "not_ready",
 ]  # fmt: skip
 
 MAX_ID = 2**31 - 1  # ids and positions are the database's INTEGER; larger ones are 404
@@ -64,9 +65,187 @@ COMMON_ERRORS = {
         "content": {"application/json": {"schema": _ref("Error")}},
     },
 }
+SCRIPT_ID = {
+    "name": "script_id", "in": "path", "required": True,
+    "description": "The script: one written answer of a submitted attempt.",
+    "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+}  # fmt: skip
+RESULT_ID = {
+    "name": "result_id", "in": "path", "required": True,
+    "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+}  # fmt: skip
+MARKING_ERRORS = {
+    **{code: COMMON_ERRORS[code] for code in ("400", "401", "413", "503")},
+    "403": _error("Signed in without the assessor role (or, for moderation, not a lead assessor)."),
+    "404": _error("No such script or result, or not one this assessor may see."),
+}
 PRACTICE_LOCKED = (
     "practice_locked: a practice attempt while an accreditation attempt of its framework is open."
 )
+
+MARKING_SCHEMAS: dict[str, Any] = {
+    "Level": {
+        "type": "object", "required": ["marks", "descriptor"],
+        "properties": {"marks": {"type": "number"}, "descriptor": {"type": "string"}},
+    },
+    "Criterion": {
+        "type": "object", "required": ["id", "criterion", "marks", "levels"],
+        "properties": {
+            "id": {"type": "string"}, "criterion": {"type": "string"}, "marks": {"type": "number"},
+            "levels": {"type": "array", "items": _ref("Level")},
+        },
+    },
+    "Mark": {
+        "type": "object",
+        "description": "A mark of a script. Another marker's appears only once first and second marks are both in.",
+        "required": ["round", "total", "criteria", "comment", "marked_at", "yours"],
+        "properties": {
+            "round": {"enum": ["first", "second", "third", "moderator"]},
+            "total": {"type": "number"},
+            "criteria": {"type": "object", "additionalProperties": {"type": "number"}},
+            "comment": {"type": "string"},
+            "reason": {"type": ["string", "null"]},
+            "marked_at": {"type": "string", "format": "date-time"},
+            "yours": {"type": "boolean"},
+        },
+    },
+    "Script": {
+        "type": "object",
+        "description": "A written answer as its marker sees it: by candidate number, never by name, email or organisation.",
+        "required": ["id", "candidate_number", "assessment", "item", "answer", "words", "state",
+                     "round", "marks", "others_visible", "agreed"],
+        "properties": {
+            "id": {"type": "integer"},
+            "candidate_number": {"type": "string", "pattern": "^[0-9]{8}$"},
+            "assessment": {"type": "object", "properties": {"id": {"type": "string"}, "title": {"type": "string"}}},
+            "item": {
+                "type": "object",
+                "required": ["id", "version", "stem_html", "word_limit", "rubric", "maximum"],
+                "properties": {
+                    "id": {"type": "string"}, "version": {"type": "integer"},
+                    "stem_html": {"type": "string"},
+                    "scenario": {"type": ["object", "null"]},
+                    "word_limit": {"type": "integer"},
+                    "guidance_html": {"type": ["string", "null"]},
+                    "rubric": {"type": "array", "items": _ref("Criterion")},
+                    "maximum": {"type": "number"},
+                },
+            },
+            "answer": {"type": "string"},
+            "words": {"type": "integer"},
+            "state": {"enum": ["awaiting_first", "awaiting_second", "in_discrepancy", "agreed",
+                               "in_moderation", "ratified", "released", "withheld", "void"]},
+            "round": {
+                "description": "The round you may mark now, or null.",
+                "enum": ["first", "second", "third", "moderator", None],
+            },
+            "marks": {"type": "array", "items": _ref("Mark")},
+            "others_visible": {"type": "boolean"},
+            "agreed": {"type": ["object", "null"]},
+        },
+    },
+    "Queue": {
+        "type": "object", "required": ["scripts"],
+        "properties": {"scripts": {"type": "array", "items": {
+            "type": "object", "required": ["id", "candidate_number", "assessment", "round", "state"],
+            "properties": {
+                "id": {"type": "integer"}, "candidate_number": {"type": "string"},
+                "assessment": {"type": "string"}, "round": {"type": "string"},
+                "state": {"type": "string"},
+            },
+        }}},
+    },
+    "MarksRequest": {
+        "type": "object", "required": ["criteria"],
+        "properties": {
+            "criteria": {
+                "type": "object", "additionalProperties": {"type": "number"},
+                "description": "A mark for every rubric criterion id: one of that criterion's level marks.",
+            },
+            "comment": {"type": "string"},
+            "reason": {"type": "string", "description": "Required for a third marker's or the moderator's final mark."},
+        },
+    },
+    "MarksReply": {
+        "type": "object", "required": ["script", "agreed", "escalated"],
+        "properties": {
+            "script": _ref("Script"),
+            "agreed": {"type": "boolean", "description": "Whether this mark settled the agreed mark."},
+            "escalated": {"type": ["string", "null"], "description": "Why the two marks did not agree, if they did not."},
+        },
+    },
+    "ModerationRequest": {
+        "type": "object", "required": ["decision"],
+        "properties": {
+            "decision": {"enum": ["ratify", "amend", "withhold"]},
+            "reason": {"type": "string", "description": "Required to amend or withhold."},
+            "score": {"type": "number", "description": "The amended raw score, in marks; only to amend."},
+        },
+    },
+    "ModeratedResult": {
+        "type": "object",
+        "required": ["id", "candidate_number", "stage", "raw", "maximum", "cut", "sem", "referred", "decision", "scripts"],
+        "properties": {
+            "id": {"type": "integer"}, "candidate_number": {"type": "string"},
+            "assessment": {"type": "string"},
+            "stage": {"enum": ["awaiting_marks", "in_moderation", "agreed", "ratified", "withheld", "released"]},
+            "raw": {"type": "number"}, "maximum": {"type": "number"}, "cut": {"type": "number"},
+            "sem": {"type": "number"}, "passed": {"type": ["boolean", "null"]},
+            "revision": {"type": "integer"},
+            "referred": {"type": "array", "items": {"type": "string"}},
+            "decision": {"type": ["object", "null"]},
+            "scripts": {"type": "array", "items": _ref("Script")},
+        },
+    },
+}  # fmt: skip
+
+MARKING_PATHS: dict[str, Any] = {
+    "/marking/queue": {
+        "get": {
+            "tags": ["marking"],
+            "summary": "The signed-in assessor's scripts to mark now, in a stable pseudo-random order",
+            "responses": {"200": _ok("The queue.", "Queue"), **MARKING_ERRORS},
+        }
+    },
+    "/marking/scripts/{script_id}": {
+        "get": {
+            "tags": ["marking"],
+            "summary": "A script, blind: the item, rubric, answer and the marks you may see",
+            "parameters": [SCRIPT_ID],
+            "responses": {"200": _ok("The script.", "Script"), **MARKING_ERRORS},
+        }
+    },
+    "/marking/scripts/{script_id}/marks": {
+        "put": {
+            "tags": ["marking"],
+            "summary": "Give your marks for the round you hold; agrees or escalates once both are in",
+            "parameters": [SCRIPT_ID, CSRF],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("MarksRequest")}}},
+            "responses": {
+                "200": _ok("The marks are stored.", "MarksReply"),
+                **MARKING_ERRORS,
+                "403": _error("not_allocated: this script is not yours to mark now; or not an assessor."),
+                "409": _error("illegal_transition: the script's state does not allow this mark."),
+                "422": _error("invalid_marks: a criterion missing or unknown, a mark that is not one of its levels, or a final mark without a reason."),
+            },
+        }
+    },
+    "/moderation/results/{result_id}": {
+        "post": {
+            "tags": ["marking"],
+            "summary": "A lead assessor ratifies, amends (with a reason and score) or withholds a result",
+            "parameters": [RESULT_ID, CSRF],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("ModerationRequest")}}},
+            "responses": {
+                "200": _ok("The result as moderated.", "ModeratedResult"),
+                **MARKING_ERRORS,
+                "403": _error("lead_assessor_only: only a lead assessor moderates."),
+                "409": _error("illegal_transition: already moderated, released, or still awaiting marks."),
+                "422": _error("invalid_decision: an unknown decision, no reason, or a score the written marks cannot give."),
+            },
+        }
+    },
+}  # fmt: skip
 
 SCHEMAS: dict[str, Any] = {
     "Error": {
@@ -248,11 +427,12 @@ def openapi_document() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {
-            "title": "accredit sitting API",
+            "title": "accredit API: sitting and marking",
             "version": "1.0.0",
             "description": (
-                "Used by the sitting page. Sign in at /login for a session cookie; send the "
-                "X-CSRFToken header with every write. The server owns the deadline."
+                "Candidates sit through the sitting operations; assessors mark through the "
+                "marking ones. Sign in at /login for a session cookie; send the X-CSRFToken "
+                "header with every write. The server owns the deadline."
             ),
         },
         "servers": [{"url": "/api/v1"}],
@@ -365,6 +545,7 @@ def openapi_document() -> dict[str, Any]:
                     },
                 }
             },
+            **MARKING_PATHS,
         },
-        "components": {"schemas": SCHEMAS},
+        "components": {"schemas": {**SCHEMAS, **MARKING_SCHEMAS}},
     }
