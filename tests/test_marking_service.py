@@ -378,3 +378,83 @@ def test_every_step_is_audited_and_the_chain_verifies(db, world):
         "result.marked", "moderation.decided", "result.released",
     } <= seen  # fmt: skip
     assert audit.verify()[1] is None
+
+
+def test_a_lead_from_the_candidates_organisation_never_moderates_it(db, world):
+    world.colleague.lead_assessor = True
+    db.session.commit()
+    attempt = world.sit()
+    script_id = script_of(attempt)
+    mark(db, script_id, "first", TOP)
+    mark(db, script_id, "second", LOW)
+
+    assert marking.round_for(marking.script(script_id), world.colleague) is None
+    with pytest.raises(marking.LeadOnly, match="own organisation"):
+        marking.moderate(
+            db.session.scalar(select(Result.id).filter_by(attempt_id=attempt.id)), "ratify",
+            reason="", score=None, actor=world.colleague,
+        )  # fmt: skip
+
+
+def test_a_score_near_the_cut_is_referred_and_a_clear_pass_is_not(db, world):
+    near = world.sit(right=True)
+    clear = world.sit(right=True)
+    mark(db, script_of(near), "first", LOW)
+    mark(db, script_of(near), "second", LOW)
+    mark(db, script_of(clear), "first", TOP)
+    mark(db, script_of(clear), "second", TOP)
+
+    facts = {f.attempt.id: f for f in marking.result_facts("mini-written")}
+    for attempt in (near, clear):
+        result = facts[attempt.id].result
+        within = abs(result.raw - result.cut) <= marking.sem_of(result)
+        assert any("within 1 SEM" in r for r in facts[attempt.id].reasons) is within
+    near_result, clear_result = facts[near.id].result, facts[clear.id].result
+    assert abs(near_result.raw - near_result.cut) <= marking.sem_of(near_result), (
+        "the world is built so that all-right items and no written marks sit near the cut"
+    )
+    assert facts[near.id].stage == "in_moderation"
+    assert abs(clear_result.raw - clear_result.cut) > marking.sem_of(clear_result)
+    assert facts[clear.id].stage == "agreed"
+
+
+def test_marker_quality_flags_a_marker_beyond_tolerance(db, world):
+    for _ in range(6):
+        world.sit()
+    from accredit.models import User
+
+    generous = world.assessors[0]
+    for attempt in world.attempts:
+        script_id = script_of(attempt)
+        for round_name in ("first", "second"):
+            marker = db.session.get(
+                User, marking.script(script_id).allocations[round_name].marker_id
+            )
+            criteria = TOP if marker.id == generous.id else LOW
+            marking.mark_script(script_id, marker, criteria)
+        db.session.commit()
+
+    rows = {row.marker.id: row for row in marking.marker_quality()}
+
+    assert rows[generous.id].flagged
+    assert rows[generous.id].mean_difference == 4
+    assert rows[generous.id].agreement_rate == 0
+    others = [row for marker_id, row in rows.items() if marker_id != generous.id]
+    assert sum(row.scripts for row in rows.values()) == 12
+    assert all(row.mean_difference is not None and row.mean_difference <= 0 for row in others)
+
+
+def test_a_markers_queue_is_in_a_stable_order_that_is_not_candidate_order(db, world):
+    for _ in range(12):
+        world.sit()
+    from accredit.models import User
+
+    marker = db.session.get(
+        User, marking.script(script_of(world.attempts[0])).allocations["first"].marker_id
+    )
+    first = [fact.id for fact, _round in marking.queue(marker)]
+    again = [fact.id for fact, _round in marking.queue(marker)]
+
+    assert first == again
+    assert len(first) >= 4
+    assert first != sorted(first)

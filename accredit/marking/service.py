@@ -295,6 +295,13 @@ def _eligible(fact: ScriptFacts, assessors: Sequence[User], load: Counter[int]) 
     }
 
 
+def holders(fact: ScriptFacts) -> dict[str, str]:
+    """Who holds each marking of a script, by name: for the lead assessor's eyes."""
+    ids = {allocation.marker_id for allocation in fact.allocations.values()}
+    names = dict(db.session.execute(select(User.id, User.name).where(User.id.in_(ids))).all())
+    return {round_: names[a.marker_id] for round_, a in fact.allocations.items()}
+
+
 def assessors_for(fact: ScriptFacts) -> list[User]:
     """Active assessors who may be given a marking of this script (for reallocation)."""
     candidate = db.session.get(User, fact.attempt.candidate_id)
@@ -447,9 +454,16 @@ def round_for(fact: ScriptFacts, marker: User) -> Round | None:
         marker.lead_assessor
         and fact.state is ScriptState.IN_DISCREPANCY
         and fact.mark_in(Round.THIRD) is None
+        and not _conflicted(marker, _candidate(fact.attempt))
     ):
         return Round.MODERATOR
     return None
+
+
+def _candidate(attempt: Attempt) -> User:
+    candidate = db.session.get(User, attempt.candidate_id)
+    assert candidate is not None
+    return candidate
 
 
 def may_see(fact: ScriptFacts, person: User) -> bool:
@@ -677,6 +691,8 @@ def moderate(
         raise InvalidDecision("Choose ratify, amend or withhold") from None
     if facts.result.released_at is not None or facts.decision is not None:
         raise IllegalTransition("This result has already been moderated")
+    if _conflicted(actor, _candidate(facts.attempt)):
+        raise LeadOnly("A lead assessor never moderates a candidate from their own organisation")
     if facts.result.status != "scored":
         raise IllegalTransition("A result is moderated once its written answers are marked")
     reason = reason.strip()

@@ -86,7 +86,7 @@ def _script_page(
     page = render_template(
         "assessor/script.html", view=view, errors=errors or [], given=given or {},
         is_lead=bool(current_user.lead_assessor), markers=markers,
-        allocations=fact.allocations if current_user.lead_assessor else {},
+        holders=marking.holders(fact) if current_user.lead_assessor else {},
     )  # fmt: skip
     return (page, status) if status != 200 else page
 

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import pytest
 from playwright.sync_api import Page, expect
+from sqlalchemy import select
+
+from accredit.extensions import db
+from accredit.marking import service as marking
+from accredit.models import User
 
 from tests.browser.sitting_setup import (
     answer_current,
@@ -33,6 +38,11 @@ def released(app, runner, app_server, page: Page) -> int:
     page.get_by_role("button", name="Submit answers").click()
     page.goto(f"{app_server}/candidate/attempts/{attempt_id}/result")
     expect(page.get_by_role("heading", level=1)).to_have_text("Submitted – awaiting result")
+    # Three questions answered, no written answer: a fail, which the lead assessor moderates.
+    lead = db.session.scalar(select(User).filter_by(email="assessor@example.org"))
+    for fact in marking.result_facts("kssp-accreditation"):
+        marking.moderate(fact.result.id, "ratify", reason="", score=None, actor=lead)
+    db.session.commit()
     result = runner.invoke(args=["results", "release", "--assessment", "kssp-accreditation"])
     assert "Released 1 results" in result.output
     return attempt_id
