@@ -419,7 +419,7 @@ def test_a_score_near_the_cut_is_referred_and_a_clear_pass_is_not(db, world):
 
 
 def test_marker_quality_flags_a_marker_beyond_tolerance(db, world):
-    for _ in range(6):
+    for _ in range(10):
         world.sit()
     from accredit.models import User
 
@@ -436,11 +436,12 @@ def test_marker_quality_flags_a_marker_beyond_tolerance(db, world):
 
     rows = {row.marker.id: row for row in marking.marker_quality()}
 
+    assert rows[generous.id].compared >= marking.FLAG_AFTER
     assert rows[generous.id].flagged
     assert rows[generous.id].mean_difference == 4
     assert rows[generous.id].agreement_rate == 0
     others = [row for marker_id, row in rows.items() if marker_id != generous.id]
-    assert sum(row.scripts for row in rows.values()) == 12
+    assert sum(row.scripts for row in rows.values()) == 20
     assert all(row.mean_difference is not None and row.mean_difference <= 0 for row in others)
 
 
@@ -458,3 +459,13 @@ def test_a_markers_queue_is_in_a_stable_order_that_is_not_candidate_order(db, wo
     assert first == again
     assert len(first) >= 4
     assert first != sorted(first)
+
+
+def test_a_marker_compared_on_too_few_scripts_is_not_flagged(db, world):
+    script_id = script_of(world.sit())
+    mark(db, script_id, "first", TOP)
+    mark(db, script_id, "second", LOW)
+
+    rows = marking.marker_quality()
+
+    assert all(row.compared == 1 and not row.flagged for row in rows)

@@ -864,10 +864,15 @@ def state_counts(assessment_key: str | None = None) -> dict[str, int]:
             "unallocated": unallocated}  # fmt: skip
 
 
+# A marker is flagged only once their marks have been compared on this many scripts.
+FLAG_AFTER = 3
+
+
 @dataclass(frozen=True)
 class MarkerQuality:
     marker: User
     scripts: int
+    compared: int
     mean_difference: float | None
     agreement_rate: float | None
     changed_by_moderator: int
@@ -911,12 +916,17 @@ def marker_quality(assessment_key: str | None = None) -> list[MarkerQuality]:
             sum(agreements[marker_id]) / len(agreements[marker_id])
             if agreements.get(marker_id) else None
         )  # fmt: skip
-        flagged = mean is not None and abs(mean) > tolerance.get(marker_id, 0.0) + 1e-9
+        flagged = (
+            mean is not None
+            and len(diffs) >= FLAG_AFTER
+            and abs(mean) > tolerance.get(marker_id, 0.0) + 1e-9
+        )
         rows.append(
             MarkerQuality(
-                people[marker_id], marked[marker_id], mean, rate, changed[marker_id], flagged
+                people[marker_id], marked[marker_id], len(diffs), mean, rate,
+                changed[marker_id], flagged,
             )
-        )
+        )  # fmt: skip
     return rows
 
 

@@ -236,4 +236,6 @@ def release(assessment_key: str) -> Response:
 @lead_assessor_only
 def quality() -> str:
     _lead()
-    return render_template("assessor/quality.html", rows=marking.marker_quality())
+    return render_template(
+        "assessor/quality.html", rows=marking.marker_quality(), flag_after=marking.FLAG_AFTER
+    )

@@ -9,7 +9,6 @@ from sqlalchemy import select
 from accredit.extensions import db
 from accredit.marking import service as marking
 from accredit.models import User
-
 from tests.browser.sitting_setup import (
     answer_current,
     axe_violations,
