@@ -112,11 +112,26 @@ class WrittenMark:
     max_marks: float
     criteria: list[dict[str, Any]]
     amended: bool
+    method: str  # mean | lower | third | moderator | blank
+
+    @property
+    def how(self) -> str:
+        """How the mark was reached, in words for the candidate."""
+        return {
+            "mean": "Two assessors marked it independently; your mark is the mean of theirs.",
+            "lower": "Two assessors marked it independently; your mark is the lower of theirs.",
+            "third": "Two assessors marked it independently. Their marks differed by more "
+            "than the tolerance, so a third assessor's mark decided.",
+            "moderator": "Two assessors marked it independently. Their marks differed by more "
+            "than the tolerance, so the lead assessor's mark decided.",
+            "blank": "No answer was given, so it has no marks.",
+        }.get(self.method, "")
 
     def as_json(self) -> dict[str, Any]:
         return {
             "position": self.position, "marks": round(self.marks, 4),
             "max_marks": self.max_marks, "criteria": self.criteria, "amended": self.amended,
+            "how": self.method,
         }  # fmt: skip
 
 
@@ -153,6 +168,7 @@ def written_marks(row: Result) -> list[WrittenMark]:
             WrittenMark(
                 slot.position, version.rendered["stem"], marks,
                 float(sum(c["marks"] for c in version.content["rubric"])), criteria, amended,
+                agreed.method,
             )
         )  # fmt: skip
     return shown

@@ -363,6 +363,28 @@ SCHEMAS: dict[str, Any] = {
             "scoring_version": {"type": "string"},
             "scored_at": {"type": "string", "format": "date-time"},
             "released_at": {"type": "string", "format": "date-time"},
+            "written": {
+                "type": "array",
+                "description": "Each written answer's agreed mark, criterion by criterion (after an amendment, only the total).",
+                "items": {
+                    "type": "object",
+                    "required": ["position", "marks", "max_marks", "criteria", "amended", "how"],
+                    "properties": {
+                        "position": {"type": "integer"},
+                        "marks": {"type": "number"},
+                        "max_marks": {"type": "number"},
+                        "amended": {"type": "boolean"},
+                        "how": {"enum": ["mean", "lower", "third", "moderator", "blank"]},
+                        "criteria": {"type": "array", "items": {
+                            "type": "object",
+                            "properties": {
+                                "id": {"type": "string"}, "criterion": {"type": "string"},
+                                "marks": {"type": ["number", "null"]}, "max_marks": {"type": "number"},
+                            },
+                        }},
+                    },
+                },
+            },
             "items": {
                 "type": "array",
                 "description": (
