@@ -28,6 +28,7 @@ class Round(StrEnum):
 
 
 class ScriptState(StrEnum):
+    # Awaiting first marks: neither blind mark is in. Awaiting second: one is.
     AWAITING_FIRST = "awaiting_first"
     AWAITING_SECOND = "awaiting_second"
     IN_DISCREPANCY = "in_discrepancy"
@@ -67,8 +68,9 @@ class InvalidMarks(DomainError):
 
 # Which steps each state allows. Anything not listed is refused.
 ALLOWED: Mapping[ScriptState, frozenset[Step]] = {
-    ScriptState.AWAITING_FIRST: frozenset({Step.MARK_FIRST, Step.VOID}),
-    ScriptState.AWAITING_SECOND: frozenset({Step.MARK_SECOND, Step.VOID}),
+    # The two markers mark independently, in either order: neither waits for the other.
+    ScriptState.AWAITING_FIRST: frozenset({Step.MARK_FIRST, Step.MARK_SECOND, Step.VOID}),
+    ScriptState.AWAITING_SECOND: frozenset({Step.MARK_FIRST, Step.MARK_SECOND, Step.VOID}),
     ScriptState.IN_DISCREPANCY: frozenset({Step.RESOLVE, Step.VOID}),
     ScriptState.AGREED: frozenset({Step.MODERATE, Step.RELEASE, Step.VOID}),
     ScriptState.IN_MODERATION: frozenset({Step.MODERATE, Step.VOID}),
@@ -206,9 +208,10 @@ def script_state(script: Script) -> ScriptState:
         return ScriptState.RATIFIED
     if script.agreed_mark is not None:
         return ScriptState.IN_MODERATION if script.needs_moderation else ScriptState.AGREED
-    if Round.FIRST not in script.rounds:
+    blind = len({Round.FIRST, Round.SECOND} & script.rounds)
+    if blind == 0:
         return ScriptState.AWAITING_FIRST
-    if Round.SECOND not in script.rounds:
+    if blind == 1:
         return ScriptState.AWAITING_SECOND
     return ScriptState.IN_DISCREPANCY
 
@@ -229,6 +232,8 @@ def ensure_may_mark(script: Script, marker_id: int, round_: Round) -> None:
         Round.THIRD: Step.RESOLVE, Round.MODERATOR: Step.RESOLVE,
     }[round_]  # fmt: skip
     ensure_allowed(script, step)
+    if round_ in script.rounds:
+        raise IllegalTransition(f"The {round_.value} marking of this script is already done")
     if round_ is not Round.MODERATOR and any(m.marker_id == marker_id for m in script.marks):
         raise IllegalTransition("A marker marks a response once: it needs another marker")
 

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import Select, and_, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from accredit import audit
@@ -247,6 +247,22 @@ def script(script_id: int) -> ScriptFacts:
     return found[0]
 
 
+def _lock(table: Any, row_id: int) -> None:
+    """Hold a row until the transaction ends, so two requests on one script (or result)
+    take turns and the second sees what the first recorded.
+
+    PostgreSQL locks the row for update. SQLite has no row locks: a write that
+    changes nothing takes its database write lock, which does the same.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(select(table.id).where(table.id == row_id).with_for_update())
+    else:
+        db.session.execute(
+            update(table).where(table.id == row_id).values(id=table.id),
+            execution_options={"synchronize_session": False},
+        )
+
+
 def is_blank(answer: Any) -> bool:
     return answer is None or (isinstance(answer, str) and not answer.strip())
 
@@ -396,6 +412,7 @@ def reallocate(
 ) -> None:
     """A lead assessor gives a round of a script to another marker, with a reason."""
     _ensure_lead(actor)
+    _lock(AttemptItem, script_id)
     reason = reason.strip()
     if not reason:
         raise InvalidDecision("Give the reason for reallocating this script")
@@ -494,6 +511,7 @@ def mark_script(
     script_id: int, marker: User, criteria: dict[str, Any], *, comment: str = "", reason: str = ""
 ) -> Marked:
     """Record a marker's marks for a script, then agree or escalate once both are in."""
+    _lock(AttemptItem, script_id)
     fact = viewable(script_id, marker)
     round_ = round_for(fact, marker)
     if round_ is None:
@@ -684,6 +702,7 @@ def moderate(
 ) -> ModerationDecision:
     """The moderator ratifies, amends (with a reason and a score) or withholds a result."""
     _ensure_lead(actor)
+    _lock(Result, result_id)
     facts = result_of(result_id)
     try:
         chosen = Decision(decision)

@@ -11,7 +11,13 @@ from dataclasses import dataclass
 from flask import Flask, current_app, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import inspect
-from sqlalchemy.exc import DataError, DBAPIError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import (
+    DataError,
+    DBAPIError,
+    IntegrityError,
+    OperationalError,
+    SQLAlchemyError,
+)
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -166,6 +172,15 @@ def handle_unexpected(error: BaseException):  # type: ignore[no-untyped-def]
         # the request is at fault, and nothing was changed.
         current_app.logger.warning("database refused a value: %s", getattr(error, "orig", error))
         return render_error(400)
+    if isinstance(error, IntegrityError):
+        # Another request recorded the same fact first (two moderators deciding one
+        # result at once, say): this one changed nothing.
+        current_app.logger.warning("refused by a database constraint: %s", error.orig)
+        return render_error(
+            409, "conflict",
+            "Someone else changed this at the same moment, so nothing was changed. "
+            "Reload the page to see what was recorded.",
+        )  # fmt: skip
     current_app.logger.exception("unhandled error", exc_info=error)
     return render_error(500)
 

@@ -195,11 +195,17 @@ class TestStates:
     def test_each_state_follows_from_the_facts(self, script, state):
         assert script_state(script) is state
 
-    def test_marking_in_turn_and_never_twice(self):
+    def test_the_blind_markers_mark_in_either_order_and_never_twice(self):
         script = Script()
         ensure_may_mark(script, 1, Round.FIRST)
-        with pytest.raises(IllegalTransition, match="awaiting first cannot mark second"):
-            ensure_may_mark(script, 2, Round.SECOND)
+        ensure_may_mark(script, 2, Round.SECOND)
+        second_first = Script(marks=[mark(Round.SECOND, 2)])
+        assert script_state(second_first) is ScriptState.AWAITING_SECOND
+        ensure_may_mark(second_first, 1, Round.FIRST)
+        with pytest.raises(IllegalTransition, match="second marking of this script is already"):
+            ensure_may_mark(second_first, 3, Round.SECOND)
+        with pytest.raises(IllegalTransition, match="cannot resolve"):
+            ensure_may_mark(second_first, 3, Round.THIRD)
         script = Script(marks=[mark(Round.FIRST, 1)])
         with pytest.raises(IllegalTransition, match="another marker"):
             ensure_may_mark(script, 1, Round.SECOND)
