@@ -132,6 +132,7 @@ def orgs_add(code: str, name: str) -> None:
 )
 @click.option("--name", default="", help="The person's name.")
 @click.option("--swe", "swe_registration_number", help="Social Work England registration number.")
+@click.option("--lead", is_flag=True, help="An assessor who is a lead assessor.")
 @click.option(
     "--password-stdin", is_flag=True, required=True, help="Read the password from standard input."
 )
@@ -142,6 +143,7 @@ def users_add(
     organisation_code: str | None,
     name: str,
     swe_registration_number: str | None,
+    lead: bool,
     password_stdin: bool,
 ) -> None:
     """Add a user account, reading the password from standard input."""
@@ -153,8 +155,22 @@ def users_add(
         name=name,
         organisation_code=organisation_code,
         swe_registration_number=swe_registration_number,
+        lead_assessor=lead,
     )
-    click.echo(f"Added {user.role} {user.email}")
+    click.echo(f"Added {'lead assessor' if lead else user.role} {user.email}")
+
+
+@users_cli.command("lead")
+@click.argument("email")
+@click.option("--off", is_flag=True, help="Make them an ordinary assessor again.")
+@transaction
+def users_lead(email: str, off: bool) -> None:
+    """Make an assessor a lead assessor (who moderates, reallocates and releases), or not."""
+    user = db.session.scalar(select(User).filter_by(email=email.strip().lower()))
+    if user is None:
+        raise click.ClickException(f"No account for {email}")
+    accounts.set_lead_assessor(user, not off, actor=None)
+    click.echo(f"{user.email} is {'an ordinary' if off else 'a lead'} assessor.")
 
 
 @users_cli.command("list")
@@ -326,6 +342,11 @@ def _sweep_once(*, repeating: bool) -> None:
             f"Checked {counts['checked']} overdue attempts, finalised {counts['finalised']}; "
             f"{counts['open']} attempts still open."
         )
+    # Written answers whose allocation could not be made at submission get their markers.
+    allocated = marking.allocate()
+    db.session.commit()
+    if allocated:
+        click.echo(f"Made {allocated} marking allocations.")
     _checkpoint(quiet=repeating, fatal=not repeating)
 
 
@@ -358,22 +379,25 @@ def results_release(assessment_key: str, reason: str) -> None:
     An assessment released after moderation releases only once every result is
     ratified or withheld, as on the lead assessor's moderation page.
     """
-    assessment = db.session.scalar(select(Assessment).filter_by(key=assessment_key))
-    if assessment is None:
+    if db.session.scalar(select(Assessment).filter_by(key=assessment_key)) is None:
         raise click.ClickException(f"No assessment {assessment_key}")
-    spec = delivery.spec_of(delivery.current_version(assessment))
-    if spec.results.release == "after_moderation":
-        done = marking.release(assessment_key, actor=None, reason=reason)
-        click.echo(f"Released {done.released} results; {done.withheld} withheld.")
-        return
+    # Each result by its own attempt's rules: a version released after moderation
+    # is released only once every one of its results is ratified or withheld.
+    moderated = marking.result_facts(assessment_key)
+    done = marking.release(assessment_key, actor=None, reason=reason) if moderated else None
+    skip = {fact.result.id for fact in moderated}
     released = pending = 0
     for attempt in results.submitted_attempts(assessment_key):
         row = db.session.scalar(select(Result).filter_by(attempt_id=attempt.id))
-        if row is None or row.status != "scored":
-            pending += row is not None
+        if row is None or row.id in skip:
+            continue
+        if row.status != "scored":
+            pending += 1
             continue
         released += results.release(row, actor=None, reason=reason)
-    click.echo(f"Released {released} results; {pending} still await marking.")
+    released += done.released if done else 0
+    withheld = done.withheld if done else 0
+    click.echo(f"Released {released} results; {pending} still await marking; {withheld} withheld.")
 
 
 @marking_cli.command("status")
@@ -406,7 +430,8 @@ DEMO_ORGANISATIONS = [
 ]
 
 # Demonstration accounts only: the README lists them, and production never runs `demo`.
-# Alex Morgan is the lead assessor; Ravi Shah works for Westdale, so never marks its candidates.
+# Alex Morgan is the lead assessor, who moderates. Ravi Shah works for Northhaven, so never
+# marks a Northhaven candidate's script; Sol, Kim and Jules do.
 DEMO_LEAD_ASSESSOR = "assessor@example.org"
 DEMO_ACCOUNTS = [
     ("candidate@example.org", Role.CANDIDATE, "NHC", "Sam Okafor", "brisk-harbour-lantern"),
@@ -414,7 +439,8 @@ DEMO_ACCOUNTS = [
     ("assessor@example.org", Role.ASSESSOR, None, "Alex Morgan", "amber-meadow-compass"),
     ("assessor2@example.org", Role.ASSESSOR, None, "Sol Brennan", "copper-field-sonnet"),
     ("assessor3@example.org", Role.ASSESSOR, None, "Kim Osei", "linen-harbour-thistle"),
-    ("assessor4@example.org", Role.ASSESSOR, "WDC", "Ravi Shah", "ochre-valley-lattice"),
+    ("assessor4@example.org", Role.ASSESSOR, "NHC", "Ravi Shah", "ochre-valley-lattice"),
+    ("assessor5@example.org", Role.ASSESSOR, None, "Jules Carter", "tidal-quarry-meadow"),
     ("candidate3@example.org", Role.CANDIDATE, "NHC", "Dee Mensah", "maple-signal-horizon"),
     ("leader@example.org", Role.LEADER, "NHC", "Jo Whitfield", "quiet-orchard-beacon"),
     ("regulator@example.org", Role.REGULATOR, None, "Chris Adeyemi", "silver-canal-ledger"),

@@ -66,7 +66,7 @@ def test_demo_is_idempotent_and_prints_credentials(db, runner):
     second = runner.invoke(args=["demo"])
     assert second.exit_code == 0
     assert "already existed" in second.output
-    assert db.session.scalar(select(func.count()).select_from(User)) == 10
+    assert db.session.scalar(select(func.count()).select_from(User)) == 11
     assert db.session.scalar(select(func.count()).select_from(Organisation)) == 2
     roles = Counter(db.session.scalars(select(User.role)))
     assert set(roles) == {"candidate", "assessor", "leader", "regulator", "admin"}

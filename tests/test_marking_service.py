@@ -65,8 +65,33 @@ class TestAllocation:
                 load[marker] += 1
 
         assert world.colleague.id not in load
-        # Evenly: 48 markings among the four eligible assessors (the lead included).
-        assert sorted(load.values()) == [12, 12, 12, 12]
+        assert world.lead.id not in load, "lead assessors moderate; they get scripts by choice"
+        # Evenly: 48 markings among the three eligible assessors.
+        assert sorted(load.values()) == [16, 16, 16]
+
+    def test_no_route_gives_a_script_to_the_candidates_organisation(self, db, world):
+        # Third markings, later allocation and reallocation all keep to the rule.
+        for assessor in world.assessors:
+            assessor.active = False
+        db.session.commit()
+        scripts = [script_of(world.sit()) for _ in range(6)]
+        for assessor in world.assessors:
+            assessor.active = True
+        db.session.commit()
+        assert marking.allocate() == 12
+        for script_id in scripts:
+            mark(db, script_id, "first", TOP)
+            mark(db, script_id, "second", LOW)
+        db.session.commit()
+
+        for script_id in scripts:
+            held = markers_of(script_id)
+            assert set(held) == {"first", "second", "third"}
+            assert world.colleague.id not in held.values()
+            with pytest.raises(marking.InvalidDecision, match="cannot mark this script: choose"):
+                marking.reallocate(
+                    script_id, "third", world.colleague.id, reason="Cover", actor=world.lead
+                )
 
     def test_allocating_again_changes_nothing(self, db, world):
         world.sit()
@@ -120,10 +145,16 @@ class TestAllocation:
         script_id = script_of(world.sit())
         second = markers_of(script_id)["second"]
 
-        with pytest.raises(marking.InvalidDecision, match="cannot mark this script"):
+        with pytest.raises(
+            marking.InvalidDecision, match="cannot mark this script: choose another"
+        ):
             marking.reallocate(script_id, "first", world.colleague.id, reason="x", actor=world.lead)
-        with pytest.raises(marking.InvalidDecision, match="cannot mark this script"):
+        with pytest.raises(
+            marking.InvalidDecision, match="cannot mark this script: choose another"
+        ):
             marking.reallocate(script_id, "first", second, reason="x", actor=world.lead)
+        with pytest.raises(IllegalTransition, match="cannot resolve"):
+            marking.reallocate(script_id, "third", world.lead.id, reason="x", actor=world.lead)
         with pytest.raises(marking.InvalidDecision, match="reason"):
             marking.reallocate(script_id, "first", world.lead.id, reason=" ", actor=world.lead)
         with pytest.raises(marking.LeadOnly):
@@ -143,9 +174,9 @@ class TestMarking:
 
         assert done.agreed is not None
         assert done.agreed.mark == 4
-        fact = marking.script(script_id)
-        referred = marking.referral_reasons(fact.result, fact.sampled)
-        assert fact.state is (ScriptState.IN_MODERATION if referred else ScriptState.AGREED)
+        # First options throughout fail, and a fail with a written answer is moderated.
+        assert marking.script(script_id).result.passed is False
+        assert marking.script(script_id).state is ScriptState.IN_MODERATION
         row = db.session.scalar(select(Result).filter_by(attempt_id=attempt.id))
         assert (row.status, row.revision) == ("scored", 2)
         assert results.written_marks(attempt) == {marking.script(script_id).slot.position: 4.0}
@@ -184,11 +215,7 @@ class TestMarking:
         script_id = script_of(world.sit())
         mark(db, script_id, "first", TOP)
         mark(db, script_id, "second", LOW)
-        if markers_of(script_id)["third"] == world.lead.id:
-            spare = next(a for a in world.assessors if a.id not in markers_of(script_id).values())
-            marking.reallocate(
-                script_id, "third", spare.id, reason="Lead moderates", actor=world.lead
-            )
+        assert markers_of(script_id)["third"] != world.lead.id
 
         done = marking.mark_script(
             script_id, world.lead, {"a": 2, "b": 0, "c": 1}, reason="Closer to the first"
@@ -290,11 +317,10 @@ class TestModeration:
         with pytest.raises(marking.NotReady, match="in moderation"):
             marking.release("mini-written", actor=world.lead, reason="r")
 
+        # Both fail with a written answer (first options throughout): both are moderated.
+        assert len(pending) == 2
         for fact in pending:
             marking.moderate(fact.result.id, "ratify", reason="", score=None, actor=world.lead)
-        rest = [f for f in marking.result_facts("mini-written") if f.stage == "agreed"]
-        if rest:
-            marking.draw_sample("mini-written", actor=world.lead)
         released = marking.release("mini-written", actor=world.lead, reason="Moderated")
         db.session.commit()
 
@@ -389,7 +415,7 @@ def test_a_lead_from_the_candidates_organisation_never_moderates_it(db, world):
     mark(db, script_id, "second", LOW)
 
     assert marking.round_for(marking.script(script_id), world.colleague) is None
-    with pytest.raises(marking.LeadOnly, match="own organisation"):
+    with pytest.raises(marking.LeadOnly, match="conflict of interest"):
         marking.moderate(
             db.session.scalar(select(Result.id).filter_by(attempt_id=attempt.id)), "ratify",
             reason="", score=None, actor=world.colleague,
@@ -397,6 +423,9 @@ def test_a_lead_from_the_candidates_organisation_never_moderates_it(db, world):
 
 
 def test_a_score_near_the_cut_is_referred_and_a_clear_pass_is_not(db, world):
+    # The form: 11 one-mark items and the 4-mark written item, every item rated 0.6 and
+    # 0.7 by the Angoff judges, so the cut is 0.65 x 15 = 9.75 marks, and Lord's SEM
+    # there is sqrt(9.75 x 5.25 / 14) = 1.912 marks.
     near = world.sit(right=True)
     clear = world.sit(right=True)
     mark(db, script_of(near), "first", LOW)
@@ -405,17 +434,16 @@ def test_a_score_near_the_cut_is_referred_and_a_clear_pass_is_not(db, world):
     mark(db, script_of(clear), "second", TOP)
 
     facts = {f.attempt.id: f for f in marking.result_facts("mini-written")}
-    for attempt in (near, clear):
-        result = facts[attempt.id].result
-        within = abs(result.raw - result.cut) <= marking.sem_of(result)
-        assert any("within 1 SEM" in r for r in facts[attempt.id].reasons) is within
-    near_result, clear_result = facts[near.id].result, facts[clear.id].result
-    assert abs(near_result.raw - near_result.cut) <= marking.sem_of(near_result), (
-        "the world is built so that all-right items and no written marks sit near the cut"
-    )
-    assert facts[near.id].stage == "in_moderation"
-    assert abs(clear_result.raw - clear_result.cut) > marking.sem_of(clear_result)
-    assert facts[clear.id].stage == "agreed"
+    near_fact, clear_fact = facts[near.id], facts[clear.id]
+
+    assert near_fact.result.cut == pytest.approx(9.75)
+    assert marking.sem_of(near_fact.result) == pytest.approx(1.912, abs=1e-3)
+    assert (near_fact.result.raw, near_fact.result.passed) == (11, True)
+    assert near_fact.reasons == ["within 1 SEM (1.91 marks) of the cut"]
+    assert near_fact.stage == "in_moderation"
+    assert (clear_fact.result.raw, clear_fact.result.passed) == (15, True)
+    assert clear_fact.reasons == []
+    assert clear_fact.stage == "agreed"
 
 
 def test_marker_quality_flags_a_marker_beyond_tolerance(db, world):
@@ -469,3 +497,61 @@ def test_a_marker_compared_on_too_few_scripts_is_not_flagged(db, world):
     rows = marking.marker_quality()
 
     assert all(row.compared == 1 and not row.flagged for row in rows)
+
+
+def test_a_lead_who_marked_a_script_neither_resolves_nor_moderates_it(db, world):
+    attempt = world.sit()
+    script_id = script_of(attempt)
+    second = markers_of(script_id)["second"]
+    marking.reallocate(script_id, "first", world.lead.id, reason="Lead marks", actor=world.lead)
+    mark(db, script_id, "first", TOP)
+    mark(db, script_id, "second", LOW)
+    fact = marking.script(script_id)
+
+    assert fact.state is ScriptState.IN_DISCREPANCY
+    assert marking.round_for(fact, world.lead) is None, "no settling one's own disagreement"
+    third = marking.script(script_id).allocations["third"].marker_id
+    assert third not in {world.lead.id, second}
+    mark(db, script_id, "third", TOP, reason="Meets each criterion")
+    result_id = db.session.scalar(select(Result.id).filter_by(attempt_id=attempt.id))
+    with pytest.raises(marking.LeadOnly, match="conflict of interest"):
+        marking.moderate(result_id, "ratify", reason="", score=None, actor=world.lead)
+
+
+def test_a_decision_holds_only_for_the_revision_it_was_made_on(db, world):
+    from accredit.models.delivery import Response
+
+    attempt = world.sit(right=True)
+    agree_all(db, world)
+    row = db.session.scalar(select(Result).filter_by(attempt_id=attempt.id))
+    marking.moderate(row.id, "ratify", reason="", score=None, actor=world.lead)
+    db.session.commit()
+    assert marking.result_of(row.id).stage == "ratified"
+
+    # A stored fact is corrected and the result rescored: nobody moderated the new revision.
+    right = next(p for p in results.scored_positions(row) if p.max_marks == 1 and p.marks == 1)
+    response = db.session.get(Response, (attempt.id, right.position))
+    response.answer = None
+    db.session.commit()
+    _checked, changes = results.recompute(apply=True)
+    db.session.commit()
+
+    assert changes
+    assert marking.result_of(row.id).stage in ("in_moderation", "agreed")
+    with pytest.raises(marking.NotReady):
+        marking.release("mini-written", actor=world.lead, reason="r")
+
+
+def test_the_sample_draw_audits_each_result_it_leaves_standing(db, world):
+    for _ in range(14):
+        world.sit(right=True)
+    agree_all(db, world)
+    agreed = [f for f in marking.result_facts("mini-written") if f.stage == "agreed"]
+
+    drawn, standing = marking.draw_sample("mini-written", actor=world.lead)
+    db.session.commit()
+
+    events = db.session.scalars(select(AuditEvent).filter_by(action="moderation.decided")).all()
+    assert standing == len(agreed) - len(drawn) == len(events)
+    assert all(e.details["moderated"] is False and "draw-1" in e.details["reason"] for e in events)
+    assert all(e.actor_id == world.lead.id for e in events)

@@ -6,7 +6,16 @@ from accredit.audit.service import (
     checkpoint,
     checkpoint_path,
     record,
+    signing_key,
     verify,
 )
 
-__all__ = ["ChainBreak", "Checkpointed", "checkpoint", "checkpoint_path", "record", "verify"]
+__all__ = [
+    "ChainBreak",
+    "Checkpointed",
+    "checkpoint",
+    "checkpoint_path",
+    "record",
+    "signing_key",
+    "verify",
+]

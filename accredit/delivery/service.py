@@ -11,6 +11,7 @@ sweep and the write paths do.
 
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,7 +21,7 @@ from typing import Any, cast
 from flask import current_app
 from sqlalchemy import Integer, Table, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from accredit import audit, clock
 from accredit.banks import Assessment as AssessmentSpec
@@ -53,6 +54,8 @@ from accredit.models import (
 from accredit.models.delivery import Attempt, AttemptItem, Enrolment, Response
 from accredit.results import service as results
 from accredit.timefmt import uk_time
+
+logger = logging.getLogger(__name__)
 
 
 class NotEnrolled(NotFound):
@@ -512,9 +515,22 @@ def finish(attempt: Attempt, submission: str, *, at: datetime, actor: User | Non
             details={"deadline_at": attempt.deadline_at, "finalised_at": at},
         )  # fmt: skip
     results.record(attempt)
-    # Written answers go to their markers as soon as the attempt closes.
-    marking.open_scripts(attempt)
+    _open_scripts(attempt)
     return True
+
+
+def _open_scripts(attempt: Attempt) -> None:
+    """Send the attempt's written answers to their markers, never at the submission's expense.
+
+    The allocation has its own savepoint: if it fails, the submission and its
+    result stand, and ``marking allocate`` (which the sweep runs too) finishes
+    the job later.
+    """
+    try:
+        with db.session.begin_nested():
+            marking.open_scripts(attempt)
+    except SQLAlchemyError:
+        logger.exception("allocating the written answers of attempt %s failed", attempt.id)
 
 
 def finish_expired(attempt: Attempt, at: datetime | None = None) -> bool:

@@ -12,6 +12,7 @@ release, void), and ``ensure_allowed`` refuses a step the state does not allow.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -266,16 +267,21 @@ def moderation_sample(
     return set(ranked[:size])
 
 
-def candidate_number(user_id: int) -> str:
+def candidate_number(user_id: int, key: bytes) -> str:
     """The eight-digit number markers know a candidate by, never their name.
 
-    A fixed permutation of 0..10^8-1 (multiplying by a number coprime to 10^8),
-    so two candidates never share a number, and numbers do not run in the order
-    accounts were made.
+    A keyed permutation of 0..10^8-1 (a four-round Feistel network on two
+    four-digit halves, each round an HMAC): two candidates never share a number,
+    and without the key a number says nothing about the account behind it or
+    when it was made.
     """
     if not 0 < user_id < 100_000_000:
         raise ValueError("a candidate number needs an id from 1 to 99,999,999")
-    return f"{(user_id * 61_803_399 + 27_182_818) % 100_000_000:08d}"
+    left, right = divmod(user_id, 10_000)
+    for round_ in range(4):
+        digest = hmac.new(key, f"{round_}:{right}".encode(), hashlib.sha256).digest()
+        left, right = right, (left + int.from_bytes(digest[:4], "big")) % 10_000
+    return f"{left * 10_000 + right:08d}"
 
 
 def _rank(*parts: object) -> str:

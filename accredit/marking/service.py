@@ -12,21 +12,24 @@ never goes to a marker.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, and_, func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from accredit import audit
 from accredit.banks.schema import MarkingRules
+from accredit.catalogue.queries import assessments as current_assessments
 from accredit.catalogue.queries import spec_of
 from accredit.errors import Conflict, DomainError, NotFound
 from accredit.extensions import db
 from accredit.marking import rules
-from accredit.marking.rules import Decision, IllegalTransition, Round, ScriptState
+from accredit.marking.rules import Decision, IllegalTransition, Round, ScriptState, Step
 from accredit.models import (
     Assessment,
     AssessmentVersion,
@@ -103,7 +106,7 @@ class ScriptFacts:
 
     @property
     def candidate_number(self) -> str:
-        return rules.candidate_number(self.attempt.candidate_id)
+        return candidate_number(self.attempt.candidate_id)
 
     def mark_in(self, round_: Round) -> Mark | None:
         return next((mark for mark in self.marks if mark.round == round_.value), None)
@@ -113,7 +116,9 @@ class ScriptFacts:
         return self.mark_in(Round.FIRST) is not None and self.mark_in(Round.SECOND) is not None
 
     def as_rules(self) -> rules.Script:
-        referred = bool(self.result is not None and referral_reasons(self.result, self.sampled))
+        referred = bool(
+            self.result is not None and referral_reasons(self.result, self.sampled, written=True)
+        )
         return rules.Script(
             marks=[
                 rules.Mark(
@@ -131,6 +136,12 @@ class ScriptFacts:
     @property
     def state(self) -> ScriptState:
         return rules.script_state(self.as_rules())
+
+
+def candidate_number(user_id: int) -> str:
+    """The candidate's number, keyed by a key derived from the audit key (never stored)."""
+    key = hmac.new(audit.signing_key(), b"accredit candidate numbers", hashlib.sha256).digest()
+    return rules.candidate_number(user_id, key)
 
 
 def rubric_of(content: dict[str, Any]) -> list[rules.Criterion]:
@@ -191,10 +202,17 @@ def _for_assessment(query: Any, assessment_key: str | None) -> Any:
 
 def gather(
     *, script_ids: Iterable[int] | None = None, attempt_ids: Iterable[int] | None = None,
-    assessment_key: str | None = None,
+    assessment_key: str | None = None, unsettled: bool = False,
 ) -> list[ScriptFacts]:  # fmt: skip
-    """Load the facts of the chosen scripts in a handful of queries."""
+    """Load the facts of the chosen scripts in a handful of queries.
+
+    ``unsettled`` keeps only scripts with no agreed mark yet.
+    """
     query = _for_assessment(_written_slots(), assessment_key)
+    if unsettled:
+        query = query.where(
+            ~select(AgreedMark.id).where(AgreedMark.script_id == AttemptItem.id).exists()
+        )
     if script_ids is not None:
         query = query.where(AttemptItem.id.in_(list(script_ids)))
     if attempt_ids is not None:
@@ -210,9 +228,13 @@ def gather(
     answers = {
         (attempt_id, position): answer
         for attempt_id, position, answer in db.session.execute(
-            select(Response.attempt_id, Response.position, Response.answer).where(
-                Response.attempt_id.in_(attempts)
+            select(Response.attempt_id, Response.position, Response.answer)
+            .join(
+                AttemptItem,
+                (AttemptItem.attempt_id == Response.attempt_id)
+                & (AttemptItem.position == Response.position),
             )
+            .where(Response.attempt_id.in_(attempts), AttemptItem.item_type == "written")
         )
     }
     for fact in facts.values():
@@ -230,7 +252,7 @@ def gather(
         by_attempt[fact.attempt.id].append(fact)
     rows = db.session.execute(
         select(Result, ModerationDecision, ModerationSample.result_id)
-        .outerjoin(ModerationDecision, ModerationDecision.result_id == Result.id)
+        .outerjoin(ModerationDecision, _decision_of_this_revision())
         .outerjoin(ModerationSample, ModerationSample.result_id == Result.id)
         .where(Result.attempt_id.in_(attempts))
     )
@@ -238,6 +260,13 @@ def gather(
         for fact in by_attempt[result.attempt_id]:
             fact.result, fact.decision, fact.sampled = result, decision, sampled is not None
     return list(facts.values())
+
+
+def _decision_of_this_revision() -> Any:
+    """Join a result to the decision on its current revision, if there is one."""
+    return (ModerationDecision.result_id == Result.id) & (
+        ModerationDecision.revision == Result.revision
+    )
 
 
 def script(script_id: int) -> ScriptFacts:
@@ -255,7 +284,9 @@ def _lock(table: Any, row_id: int) -> None:
     changes nothing takes its database write lock, which does the same.
     """
     if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(select(table.id).where(table.id == row_id).with_for_update())
+        db.session.execute(
+            select(table.id).where(table.id == row_id).with_for_update(key_share=True)
+        )
     else:
         db.session.execute(
             update(table).where(table.id == row_id).values(id=table.id),
@@ -282,10 +313,12 @@ def _conflicted(marker: User, candidate: User) -> bool:
     )
 
 
-def _assessors() -> list[User]:
-    return list(
-        db.session.scalars(select(User).where(User.role == Role.ASSESSOR.value, User.active))
-    )
+def _assessors(*, leads: bool = False) -> list[User]:
+    """Active assessors. Lead assessors moderate, so only reallocation gives them scripts."""
+    query = select(User).where(User.role == Role.ASSESSOR.value, User.active)
+    if not leads:
+        query = query.where(User.lead_assessor.is_(False))
+    return list(db.session.scalars(query.order_by(User.name, User.id)))
 
 
 def _load() -> Counter[int]:
@@ -318,14 +351,14 @@ def holders(fact: ScriptFacts) -> dict[str, str]:
     return {round_: names[a.marker_id] for round_, a in fact.allocations.items()}
 
 
-def assessors_for(fact: ScriptFacts) -> list[User]:
-    """Active assessors who may be given a marking of this script (for reallocation)."""
-    candidate = db.session.get(User, fact.attempt.candidate_id)
-    assert candidate is not None
-    return sorted(
-        (marker for marker in _assessors() if not _conflicted(marker, candidate)),
-        key=lambda marker: marker.name,
-    )
+def assessors_for(_fact: ScriptFacts) -> list[User]:
+    """Every active assessor, for the lead's reallocation list.
+
+    The list is not filtered by conflicts of interest, since leaving someone out
+    would tell the lead where the candidate works; ``reallocate`` refuses a
+    conflicted choice with a message that does not say why.
+    """
+    return _assessors(leads=True)
 
 
 def _rounds_wanted(fact: ScriptFacts) -> list[Round]:
@@ -396,7 +429,7 @@ def allocate(assessment_key: str | None = None) -> int:
     """
     assessors, load = _assessors(), _load()
     made = 0
-    for fact in gather(assessment_key=assessment_key):
+    for fact in gather(assessment_key=assessment_key, unsettled=True):
         if fact.result is None:
             continue
         if is_blank(fact.answer) and fact.agreed is None:
@@ -412,6 +445,7 @@ def reallocate(
 ) -> None:
     """A lead assessor gives a round of a script to another marker, with a reason."""
     _ensure_lead(actor)
+    script(script_id)
     _lock(AttemptItem, script_id)
     reason = reason.strip()
     if not reason:
@@ -421,8 +455,15 @@ def reallocate(
         round_ = Round(round_name)
     except ValueError:
         raise InvalidDecision("Choose the first, second or third marking") from None
+    if round_ is Round.MODERATOR:
+        raise InvalidDecision("Choose the first, second or third marking")
+    step = Step.RESOLVE if round_ is Round.THIRD else Step.MARK_FIRST
+    rules.ensure_allowed(fact.as_rules(), step)
     if fact.mark_in(round_) is not None:
         raise IllegalTransition("This marking is already done and cannot be reallocated")
+    candidate = _candidate(fact.attempt)
+    if _conflicted(actor, candidate):
+        raise LeadOnly("You cannot reallocate this script (a conflict of interest)")
     current = fact.allocations.get(round_.value)
     marker = db.session.get(User, marker_id)
     if marker is None or not marker.active or not marker.has_role(Role.ASSESSOR):
@@ -430,13 +471,9 @@ def reallocate(
     others = {m.marker_id for m in fact.marks} | {
         a.marker_id for r, a in fact.allocations.items() if r != round_.value
     }
-    candidate = db.session.get(User, fact.attempt.candidate_id)
-    assert candidate is not None
     if marker.id in others or _conflicted(marker, candidate):
-        raise InvalidDecision(
-            "That assessor cannot mark this script: they have marked it, hold another "
-            "marking of it, or work for the candidate's organisation"
-        )
+        # The reason is not given: it could say where the candidate works.
+        raise InvalidDecision("That assessor cannot mark this script: choose another")
     if current is not None and current.marker_id == marker.id:
         raise InvalidDecision("That assessor already holds this marking")
     db.session.add(
@@ -467,10 +504,12 @@ def round_for(fact: ScriptFacts, marker: User) -> Round | None:
         allocation = fact.allocations.get(round_.value)
         if allocation and allocation.marker_id == marker.id and fact.mark_in(round_) is None:
             return round_
+    involved = {a.marker_id for a in fact.allocations.values()} | {m.marker_id for m in fact.marks}
     if (
         marker.lead_assessor
         and fact.state is ScriptState.IN_DISCREPANCY
         and fact.mark_in(Round.THIRD) is None
+        and marker.id not in involved
         and not _conflicted(marker, _candidate(fact.attempt))
     ):
         return Round.MODERATOR
@@ -484,7 +523,9 @@ def _candidate(attempt: Attempt) -> User:
 
 
 def may_see(fact: ScriptFacts, person: User) -> bool:
-    """Only the script's markers and lead assessors see it."""
+    """Only the script's markers, lead assessors and administrators (to look) see it."""
+    if person.has_role(Role.ADMIN):
+        return True
     if not person.has_role(Role.ASSESSOR):
         return False
     if person.lead_assessor:
@@ -504,15 +545,18 @@ def viewable(script_id: int, person: User) -> ScriptFacts:
 class Marked:
     mark: Mark
     agreed: AgreedMark | None
-    escalated: str | None
+    escalated: str | None  # why the marks did not agree
+    escalated_to: str | None = None  # "a third marker" or "the lead assessor"
 
 
 def mark_script(
     script_id: int, marker: User, criteria: dict[str, Any], *, comment: str = "", reason: str = ""
 ) -> Marked:
     """Record a marker's marks for a script, then agree or escalate once both are in."""
+    viewable(script_id, marker)
+    # Take turns on the script, then read it afresh: a mark that landed meanwhile counts.
     _lock(AttemptItem, script_id)
-    fact = viewable(script_id, marker)
+    fact = script(script_id)
     round_ = round_for(fact, marker)
     if round_ is None:
         state = fact.state.value.replace("_", " ")
@@ -541,7 +585,11 @@ def mark_script(
         },
     )  # fmt: skip
     agreed, escalated = _settle(fact, marker, mark if final else None)
-    return Marked(mark, agreed, escalated)
+    to = None
+    if escalated is not None:
+        third = marking_rules(fact.attempt).discrepancy == "third_marker"
+        to = "a third marker" if third else "the lead assessor"
+    return Marked(mark, agreed, escalated, to)
 
 
 def _settle(
@@ -561,7 +609,7 @@ def _settle(
             first.total, second.total, fact.maximum, agreement_rule(settings, fact.content)
         )
         if not outcome.agreed:
-            to = "a third marker" if settings.discrepancy == "third_marker" else "the moderator"
+            to = "a third marker" if settings.discrepancy == "third_marker" else "the lead assessor"
             audit.record(
                 "marking.escalated", actor=None, subject_type="script", subject_id=fact.id,
                 details={
@@ -592,6 +640,8 @@ def _settle(
 
 def _after_agreement(attempt: Attempt) -> None:
     """Once every written answer of an attempt is agreed, its result takes the marks."""
+    # Two of its answers agreed at once must not both think the other still waits.
+    _lock(Attempt, attempt.id)
     waiting = db.session.scalar(
         select(func.count())
         .select_from(AttemptItem)
@@ -618,23 +668,14 @@ def sem_of(result: Result) -> float:
     return binomial_sem(result.cut, result.maximum)
 
 
-def has_written(result: Result) -> bool:
-    return any(item.get("max_marks", 1) and _is_written(item) for item in result.items)
-
-
-def _is_written(item: dict[str, Any]) -> bool:
-    # Written items are the only kind worth more than one mark or left pending.
-    return bool(item.get("pending")) or float(item.get("max_marks", 1)) > 1
-
-
-def referral_reasons(result: Result, sampled: bool) -> list[str]:
+def referral_reasons(result: Result, sampled: bool, *, written: bool) -> list[str]:
     """Why a scored result goes to moderation before release; empty if it need not."""
     if result.status != "scored":
         return []
     reasons = []
     if rules.within_sem(result.raw, result.cut, sem_of(result)):
         reasons.append(f"within 1 SEM ({sem_of(result):.2f} marks) of the cut")
-    if result.passed is False and has_written(result):
+    if result.passed is False and written:
         reasons.append("not passed, with a written answer")
     if sampled:
         reasons.append("drawn in the moderation sample")
@@ -645,12 +686,13 @@ def referral_reasons(result: Result, sampled: bool) -> list[str]:
 class ResultFacts:
     result: Result
     attempt: Attempt
-    decision: ModerationDecision | None
+    decision: ModerationDecision | None  # on the result's current revision
     sampled: bool
+    written: bool  # the form has a scored written item
 
     @property
     def reasons(self) -> list[str]:
-        return referral_reasons(self.result, self.sampled)
+        return referral_reasons(self.result, self.sampled, written=self.written)
 
     @property
     def stage(self) -> str:
@@ -665,7 +707,28 @@ class ResultFacts:
 
     @property
     def candidate_number(self) -> str:
-        return rules.candidate_number(self.attempt.candidate_id)
+        return candidate_number(self.attempt.candidate_id)
+
+
+def _has_written() -> Any:
+    return (
+        select(AttemptItem.id)
+        .where(
+            AttemptItem.attempt_id == Attempt.id,
+            AttemptItem.item_type == "written",
+            AttemptItem.pretest.is_(False),
+        )
+        .exists()
+    )
+
+
+def moderated_assessments() -> list[tuple[str, str]]:
+    """The key and title of every assessment whose results are released after moderation."""
+    return [
+        (assessment.key, spec_of(version).title)
+        for assessment, version in current_assessments()
+        if spec_of(version).results.release == "after_moderation"
+    ]
 
 
 def result_facts(
@@ -673,9 +736,9 @@ def result_facts(
 ) -> list[ResultFacts]:
     """Results of after-moderation assessments (or the chosen ones), with their moderation facts."""
     query = (
-        select(Result, Attempt, ModerationDecision, ModerationSample.result_id)
+        select(Result, Attempt, ModerationDecision, ModerationSample.result_id, _has_written())
         .join(Attempt, Attempt.id == Result.attempt_id)
-        .outerjoin(ModerationDecision, ModerationDecision.result_id == Result.id)
+        .outerjoin(ModerationDecision, _decision_of_this_revision())
         .outerjoin(ModerationSample, ModerationSample.result_id == Result.id)
         .order_by(Result.id)
     )
@@ -683,8 +746,8 @@ def result_facts(
     if result_ids is not None:
         query = query.where(Result.id.in_(list(result_ids)))
     return [
-        ResultFacts(result, attempt, decision, sampled is not None)
-        for result, attempt, decision, sampled in db.session.execute(query)
+        ResultFacts(result, attempt, decision, sampled is not None, bool(written))
+        for result, attempt, decision, sampled, written in db.session.execute(query)
         if result_ids is not None
         or spec_of(attempt.assessment_version).results.release == "after_moderation"
     ]
@@ -710,8 +773,15 @@ def moderate(
         raise InvalidDecision("Choose ratify, amend or withhold") from None
     if facts.result.released_at is not None or facts.decision is not None:
         raise IllegalTransition("This result has already been moderated")
-    if _conflicted(actor, _candidate(facts.attempt)):
-        raise LeadOnly("A lead assessor never moderates a candidate from their own organisation")
+    marked_it = db.session.scalar(
+        select(func.count())
+        .select_from(Mark)
+        .join(AttemptItem, AttemptItem.id == Mark.script_id)
+        .where(AttemptItem.attempt_id == facts.attempt.id, Mark.marker_id == actor.id)
+    )
+    if marked_it or _conflicted(actor, _candidate(facts.attempt)):
+        raise LeadOnly("You cannot moderate this result (a conflict of interest): another "
+                       "lead assessor must")  # fmt: skip
     if facts.result.status != "scored":
         raise IllegalTransition("A result is moderated once its written answers are marked")
     reason = reason.strip()
@@ -721,9 +791,11 @@ def moderate(
         score = _checked_score(facts, score)
     elif score is not None:
         raise InvalidDecision("A score is given only when amending a result")
+    # An amendment's decision holds for the revision the amendment makes.
+    revision = facts.result.revision + (1 if chosen is Decision.AMEND else 0)
     row = ModerationDecision(
         result_id=facts.result.id, decision=chosen.value, reason=reason, score=score,
-        revision=facts.result.revision, moderator_id=actor.id,
+        revision=revision, moderator_id=actor.id,
     )  # fmt: skip
     db.session.add(row)
     db.session.flush()
@@ -731,7 +803,7 @@ def moderate(
         "moderation.decided", actor=actor, subject_type="attempt", subject_id=facts.attempt.id,
         details={
             "decision": chosen.value, "reason": reason, "score": score,
-            "referred": facts.reasons, "revision": facts.result.revision,
+            "referred": facts.reasons, "revision": revision,
         },
     )  # fmt: skip
     if chosen is Decision.AMEND:
@@ -789,19 +861,28 @@ def draw_sample(assessment_key: str, *, actor: User | None) -> tuple[set[int], i
                 )
             )
         else:
+            # Nobody moderated this result: it stands as agreed, and the draw says so.
+            why = f"Not drawn in the moderation sample ({seed}): the agreed marks stand"
             db.session.add(
                 ModerationDecision(
                     result_id=fact.result.id, decision="ratify", revision=fact.result.revision,
-                    reason=f"Not drawn in the moderation sample ({seed}): the agreed marks stand",
-                    moderator_id=actor.id if actor else None,
+                    reason=why, moderator_id=None,
                 )
+            )  # fmt: skip
+            audit.record(
+                "moderation.decided", actor=actor, subject_type="attempt",
+                subject_id=fact.attempt.id,
+                details={
+                    "decision": "ratify", "reason": why, "score": None, "referred": [],
+                    "revision": fact.result.revision, "moderated": False,
+                },
             )  # fmt: skip
     db.session.flush()
     audit.record(
         "moderation.sample_drawn", actor=actor, subject_type="assessment",
         subject_id=assessment_key,
         details={
-            "seed": seed, "pool": len(facts), "drawn": sorted(drawn),
+            "seed": seed, "pool": sorted(f.result.id for f in facts), "drawn": sorted(drawn),
             "ratified_as_they_stand": len(facts) - len(drawn),
         },
     )  # fmt: skip
@@ -849,7 +930,7 @@ def queue(marker: User) -> list[tuple[ScriptFacts, Round]]:
     if marker.lead_assessor:
         facts += [f for f in gather_in_discrepancy() if f.id not in set(held)]
     work = [(fact, round_) for fact in facts if (round_ := round_for(fact, marker)) is not None]
-    return sorted(work, key=lambda pair: order_key(pair[0]))
+    return sorted(work, key=lambda pair: order_key(pair[0], marker))
 
 
 def gather_in_discrepancy() -> list[ScriptFacts]:
@@ -866,16 +947,19 @@ def gather_in_discrepancy() -> list[ScriptFacts]:
     return gather(script_ids=db.session.scalars(unagreed).all())
 
 
-def order_key(fact: ScriptFacts) -> str:
-    return rules.script_order(fact.id, fact.attempt.assessment_version.assessment.key)
+def order_key(fact: ScriptFacts, marker: User | None = None) -> str:
+    """Each marker's own stable order, so two markers of a script rarely meet on it at once."""
+    salt = fact.attempt.assessment_version.assessment.key
+    return rules.script_order(fact.id, f"{salt}:{marker.id if marker else ''}")
 
 
 def state_counts(assessment_key: str | None = None) -> dict[str, int]:
     """How many scripts are in each state, with every state listed."""
-    counts = Counter(fact.state.value for fact in gather(assessment_key=assessment_key))
+    facts = gather(assessment_key=assessment_key)
+    counts = Counter(fact.state.value for fact in facts)
     unallocated = sum(
         1
-        for fact in gather(assessment_key=assessment_key)
+        for fact in facts
         if _rounds_wanted(fact)
         and fact.state in (ScriptState.AWAITING_FIRST, ScriptState.AWAITING_SECOND)
     )
@@ -892,18 +976,35 @@ class MarkerQuality:
     marker: User
     scripts: int
     compared: int
-    mean_difference: float | None
+    mean_difference: float | None  # in marks
+    mean_difference_percent: float | None  # of each item's maximum
     agreement_rate: float | None
     changed_by_moderator: int
     flagged: bool
 
 
+def _amended_attempts(attempt_ids: set[int]) -> set[int]:
+    if not attempt_ids:
+        return set()
+    return set(
+        db.session.scalars(
+            select(Result.attempt_id)
+            .join(ModerationDecision, ModerationDecision.result_id == Result.id)
+            .where(Result.attempt_id.in_(attempt_ids), ModerationDecision.decision == "amend")
+        )
+    )
+
+
 def marker_quality(assessment_key: str | None = None) -> list[MarkerQuality]:
-    """Per marker: scripts marked, mean signed difference from the other marker, agreement
-    within tolerance, and how often a third marker or the moderator changed their mark."""
+    """Per marker: scripts marked, mean signed difference from the other marker (in marks,
+    and as a share of each item's maximum, which is what the flag compares with the
+    tolerance), agreement within tolerance, and how often a final mark or an amendment
+    changed their mark."""
     facts = gather(assessment_key=assessment_key)
+    amended = _amended_attempts({fact.attempt.id for fact in facts})
     marked: Counter[int] = Counter()
     differences: dict[int, list[float]] = defaultdict(list)
+    shares: dict[int, list[float]] = defaultdict(list)
     agreements: dict[int, list[bool]] = defaultdict(list)
     changed: Counter[int] = Counter()
     tolerance: dict[int, float] = {}
@@ -915,14 +1016,16 @@ def marker_quality(assessment_key: str | None = None) -> list[MarkerQuality]:
         if first is None or second is None:
             continue
         rule = agreement_rule(marking_rules(fact.attempt), fact.content)
-        limit = rule.tolerance_fraction * fact.maximum
         agreed = rules.agree(first.total, second.total, fact.maximum, rule).agreed
         for mine, other in ((first, second), (second, first)):
             differences[mine.marker_id].append(mine.total - other.total)
+            shares[mine.marker_id].append((mine.total - other.total) / fact.maximum)
             agreements[mine.marker_id].append(agreed)
-            tolerance[mine.marker_id] = max(tolerance.get(mine.marker_id, 0.0), limit)
+            tolerance[mine.marker_id] = rule.tolerance_fraction
             overruled = fact.agreed is not None and fact.agreed.method in ("third", "moderator")
-            if overruled and fact.agreed and abs(fact.agreed.mark - mine.total) > 1e-9:
+            if (
+                overruled and fact.agreed and abs(fact.agreed.mark - mine.total) > 1e-9
+            ) or fact.attempt.id in amended:
                 changed[mine.marker_id] += 1
     people = {
         user.id: user for user in db.session.scalars(select(User).where(User.id.in_(list(marked))))
@@ -931,29 +1034,20 @@ def marker_quality(assessment_key: str | None = None) -> list[MarkerQuality]:
     for marker_id in sorted(marked, key=lambda m: people[m].name):
         diffs = differences.get(marker_id, [])
         mean = sum(diffs) / len(diffs) if diffs else None
+        share = sum(shares[marker_id]) / len(diffs) if diffs else None
         rate = (
             sum(agreements[marker_id]) / len(agreements[marker_id])
             if agreements.get(marker_id) else None
         )  # fmt: skip
         flagged = (
-            mean is not None
+            share is not None
             and len(diffs) >= FLAG_AFTER
-            and abs(mean) > tolerance.get(marker_id, 0.0) + 1e-9
+            and abs(share) > tolerance.get(marker_id, 0.0) + 1e-9
         )
         rows.append(
             MarkerQuality(
-                people[marker_id], marked[marker_id], len(diffs), mean, rate,
-                changed[marker_id], flagged,
+                people[marker_id], marked[marker_id], len(diffs), mean,
+                None if share is None else 100 * share, rate, changed[marker_id], flagged,
             )
         )  # fmt: skip
     return rows
-
-
-def lead_assessors_exist() -> bool:
-    return bool(
-        db.session.scalar(
-            select(func.count())
-            .select_from(User)
-            .where(and_(User.role == Role.ASSESSOR.value, User.lead_assessor, User.active))
-        )
-    )

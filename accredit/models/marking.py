@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from accredit.clock import now
@@ -148,10 +148,16 @@ class ModerationSample(Base):
 
 
 class ModerationDecision(Base):
-    """The moderator's one final decision on a result: ratify, amend or withhold."""
+    """The moderator's one final decision on a revision of a result: ratify, amend or withhold.
+
+    A decision holds for the revision it produced (an amendment's is the revision the
+    amendment made). If the result later changes (a rekeyed item, say), the new
+    revision has no decision and goes back to moderation.
+    """
 
     __tablename__ = "moderation_decisions"
     __table_args__ = (
+        UniqueConstraint("result_id", "revision", name="uq_moderation_decisions_revision"),
         CheckConstraint(_known("decision", DECISIONS), name="decision_known"),
         CheckConstraint("(decision = 'amend') = (score IS NOT NULL)", name="amend_has_score"),
         CheckConstraint(
@@ -160,13 +166,13 @@ class ModerationDecision(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    result_id: Mapped[int] = mapped_column(ForeignKey("results.id"), unique=True)
+    result_id: Mapped[int] = mapped_column(ForeignKey("results.id"))
     decision: Mapped[str] = mapped_column(String(10))
     reason: Mapped[str] = mapped_column(Text, default="", server_default="")
     # The amended raw score; only for an amendment.
     score: Mapped[float | None]
-    # The result's revision the moderator looked at.
+    # The result's revision the decision holds for.
     revision: Mapped[int]
     decided_at: Mapped[datetime] = mapped_column(default=now)
-    # None for the results the sample draw ratified as they stand, with the drawer named.
+    # None for a result the sample draw left standing as agreed (the draw names who drew it).
     moderator_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

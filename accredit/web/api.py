@@ -28,7 +28,7 @@ MAX_JSON_DEPTH = 32
 BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
 
 
-def _body() -> dict[str, Any]:
+def json_body() -> dict[str, Any]:
     if not request.is_json:
         raise BadRequest("Send a JSON object, with Content-Type: application/json")
     try:
@@ -84,7 +84,7 @@ def show(attempt_id: int) -> Response:
 
 @bp.put("/attempts/<int:attempt_id>/responses/<int:position>")
 def save(attempt_id: int, position: int) -> Response:
-    body = _body()
+    body = json_body()
     if "answer" not in body:
         raise BadRequest('Send {"answer": ..., "seq": n} with a whole-number seq')
     seq = checked_seq(body.get("seq"))
@@ -100,7 +100,7 @@ def save(attempt_id: int, position: int) -> Response:
 
 @bp.put("/attempts/<int:attempt_id>/flags/<int:position>")
 def flag(attempt_id: int, position: int) -> Response:
-    flagged = _body().get("flagged")
+    flagged = json_body().get("flagged")
     if not isinstance(flagged, bool):
         raise BadRequest('Send {"flagged": true} or {"flagged": false}')
     attempt = service.attempt_for(current_user, attempt_id)

@@ -9,10 +9,8 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from accredit.catalogue.queries import assessments as all_assessments
-from accredit.catalogue.queries import spec_of
+from accredit.marking import queries as views
 from accredit.marking import service as marking
-from accredit.marking import views
 from accredit.marking.rules import InvalidMarks
 from accredit.models import User
 from accredit.policy import ASSESSOR_AREA, guard_blueprint, lead_assessor_only
@@ -48,7 +46,8 @@ def labels() -> dict[str, Any]:
 
 
 def _lead() -> User:
-    """The lead assessor acting (the policy admits only leads, and administrators to look)."""
+    """The lead assessor acting. The policy admits only leads, and administrators, who may
+    look but not act: the marking service refuses their actions."""
     return current_user  # type: ignore[no-any-return]
 
 
@@ -122,7 +121,7 @@ def save_marks(script_id: int) -> Any:
         flash(f"Marks saved. The agreed mark is {done.agreed.mark:g}.", "success")
     elif done.escalated:
         flash(f"Marks saved. The two marks do not agree ({done.escalated}), "
-              "so the script goes to a third marker.", "success")  # fmt: skip
+              f"so the script goes to {done.escalated_to}.", "success")  # fmt: skip
     else:
         flash("Marks saved.", "success")
     if request.form.get("then") == "stay":
@@ -159,15 +158,9 @@ def discrepancies() -> str:
 @lead_assessor_only
 def moderation() -> str:
     _lead()
-    keys = [
-        (assessment.key, spec_of(version).title)
-        for assessment, version in all_assessments()
-        if spec_of(version).results.release == "after_moderation"
+    groups = [
+        (key, title, marking.result_facts(key)) for key, title in marking.moderated_assessments()
     ]
-    groups = []
-    for key, title in keys:
-        facts = marking.result_facts(key)
-        groups.append((key, title, facts))
     return render_template("assessor/moderation.html", groups=groups)
 
 

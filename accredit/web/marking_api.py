@@ -15,10 +15,10 @@ from flask import Blueprint, jsonify
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from accredit.marking import queries as views
 from accredit.marking import service as marking
-from accredit.marking import views
 from accredit.policy import ASSESSOR_AREA, guard_blueprint
-from accredit.web.api import _body
+from accredit.web.api import json_body
 from accredit.web.inputs import BadRequest
 
 bp = Blueprint("marking_api", __name__, url_prefix="/api/v1")
@@ -50,7 +50,7 @@ def script(script_id: int) -> Response:
 
 @bp.route("/marking/scripts/<int:script_id>/marks", methods=["PUT"])
 def put_marks(script_id: int) -> Response:
-    body = _body()
+    body = json_body()
     criteria = body.get("criteria")
     if not isinstance(criteria, dict):
         raise BadRequest('Send "criteria": an object of a mark for each rubric criterion id')
@@ -70,7 +70,7 @@ def put_marks(script_id: int) -> Response:
 
 @bp.route("/moderation/results/<int:result_id>", methods=["POST"])
 def moderate(result_id: int) -> Response:
-    body = _body()
+    body = json_body()
     decision, reason, score = body.get("decision"), body.get("reason", ""), body.get("score")
     if not isinstance(decision, str):
         raise BadRequest('Send "decision": "ratify", "amend" or "withhold"')

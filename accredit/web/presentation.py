@@ -97,6 +97,15 @@ def rationale_in_words(content: dict[str, Any]) -> Markup:
     return markdown(text)
 
 
+def plain_value(value: Any) -> str:
+    """An answer or key as plain text: option ids joined, nothing for no answer."""
+    if value is None:
+        return "—"
+    if isinstance(value, list | tuple):
+        return ", ".join(str(part) for part in value)
+    return str(value)
+
+
 def markdown(text: str) -> Markup:
     return Markup(render_markdown(text))  # noqa: S704 (sanitised by nh3)
 
@@ -108,4 +117,5 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(choice)
     app.add_template_filter(answer_key)
     app.add_template_filter(markdown)
+    app.add_template_filter(plain_value)
     app.add_template_global(position_items)

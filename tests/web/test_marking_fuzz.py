@@ -18,12 +18,14 @@ from hypothesis import strategies as st
 from schemathesis.generation import GenerationMode
 
 from accredit.marking import service as marking
+from accredit.models import User
 from tests.conftest import Auth, csrf_token
-from tests.marking_world import import_written, make_world
+from tests.marking_world import import_written, make_world, script_of
 from tests.web.test_schemathesis import CHECKS, COOKIE
 
 EXAMPLES = {GenerationMode.POSITIVE: 20, GenerationMode.NEGATIVE: 10}
 TOP = {"a": 2, "b": 1, "c": 1}
+LOW = {"a": 0, "b": 0, "c": 0}
 
 
 @pytest.fixture
@@ -35,8 +37,17 @@ def app_config() -> dict[str, Any]:
 def marking_session(app, db, tmp_path, make_user, make_org) -> dict[str, Any]:
     import_written(tmp_path)
     world = make_world(make_user, make_org)
-    for _ in range(4):
-        world.sit()
+    # Agreed (so moderation can succeed), in discrepancy (the lead may resolve), untouched.
+    plans = [(TOP, TOP)] * 3 + [(TOP, LOW)] * 2 + [None]
+    for plan in plans:
+        attempt = world.sit()
+        if plan is None:
+            continue
+        script_id = script_of(attempt)
+        for round_name, criteria in zip(("first", "second"), plan, strict=True):
+            marker_id = marking.script(script_id).allocations[round_name].marker_id
+            marking.mark_script(script_id, db.session.get_one(User, marker_id), criteria)
+    db.session.commit()
     client = app.test_client()
     Auth(client).login(world.lead.email)
     return {
@@ -52,13 +63,17 @@ def aim(case: Any, session: dict[str, Any], choice: int) -> None:
     if choice == 0:
         return
     parameters = case.path_parameters or {}
+    pick = choice // 3
     if "script_id" in parameters:
-        parameters["script_id"] = session["scripts"][choice % len(session["scripts"])]
+        parameters["script_id"] = session["scripts"][pick % len(session["scripts"])]
     if "result_id" in parameters:
-        parameters["result_id"] = session["results"][choice % len(session["results"])]
+        parameters["result_id"] = session["results"][pick % len(session["results"])]
     case.headers = {**(case.headers or {}), "X-CSRFToken": session["token"]}
     if choice % 3 == 2 and isinstance(case.body, dict) and "criteria" in case.body:
-        case.body = {**case.body, "criteria": TOP, "reason": "Meets every criterion"}
+        # A whole, valid mark with a reason: the lead's final mark on a discrepancy.
+        case.body = {"criteria": TOP, "reason": "Meets every criterion"}
+    if choice % 3 == 1 and isinstance(case.body, dict) and "decision" in case.body:
+        case.body = {"decision": "ratify"}
 
 
 @pytest.mark.slow
@@ -93,3 +108,5 @@ def test_the_marking_api_matches_its_document_under_fuzzing(app, marking_session
     if mode is GenerationMode.POSITIVE:
         assert 200 in statuses["GET /marking/queue"]
         assert 200 in statuses["GET /marking/scripts/{script_id}"], statuses
+        assert 200 in statuses["POST /moderation/results/{result_id}"], statuses
+        assert 200 in statuses["PUT /marking/scripts/{script_id}/marks"], statuses

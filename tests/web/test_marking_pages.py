@@ -66,19 +66,76 @@ def test_no_marking_page_or_response_shows_who_the_candidate_is(app, db, world):
         world.sit(name=name, email=f"person{n}.private@example.net", right=n == 0)
     candidates = [db.session.get(User, attempt.candidate_id) for attempt in world.attempts]
     secrets = [secret for candidate in candidates for secret in identity(candidate)]
-    # Part-marked, and fully marked: no stage may leak.
-    first_script = script_of(world.attempts[0])
-    first = db.session.get(User, marking.script(first_script).allocations["first"].marker_id)
-    marking.mark_script(first_script, first, TOP, comment=FIRST_COMMENT)
+    people = [*world.assessors, world.lead, world.colleague]
+    scripts = [script_of(attempt) for attempt in world.attempts]
+    seen: list[str] = []
+
+    def marker(script_id: int, round_name: str) -> User:
+        held = marking.script(script_id).allocations[round_name].marker_id
+        return db.session.get_one(User, held)
+
+    def give(script_id: int, round_name: str, criteria: dict, **extra: str) -> None:
+        """Mark through the API and the page, keeping every reply and the page after it."""
+        client = signed_in(app, marker(script_id, round_name))
+        bad = client.post(
+            f"/assessor/scripts/{script_id}/marks",
+            data={"csrf_token": client.token, "criterion-a": "2"},
+        )  # a 422 re-render, naming what is missing
+        assert bad.status_code == 422
+        seen.append(bad.get_data(as_text=True))
+        reply = client.put(
+            f"/api/v1/marking/scripts/{script_id}/marks",
+            json={"criteria": criteria, "comment": FIRST_COMMENT, **extra},
+            headers={"X-CSRFToken": client.token},
+        )
+        assert reply.status_code == 200, reply.json
+        seen.append(reply.get_data(as_text=True))
+        seen.append(client.get("/assessor/", follow_redirects=True).get_data(as_text=True))
+
+    # Untouched, part-marked, in discrepancy, settled, moderated: no stage may leak.
+    stages = [
+        lambda: None,
+        lambda: give(scripts[0], "first", TOP),
+        lambda: give(scripts[0], "second", {"a": 0, "b": 0, "c": 0}),
+        lambda: give(scripts[0], "third", TOP, reason="Meets each criterion"),
+        lambda: [give(scripts[1], r, TOP) for r in ("first", "second")],
+    ]
+    for stage in stages:
+        stage()
+        db.session.commit()
+        for person in people:
+            seen += everything_seen(app, person)
+    lead = signed_in(app, world.lead)
+    result_id = marking.result_facts("mini-written")[1].result.id
+    decided = lead.post(
+        f"/api/v1/moderation/results/{result_id}", json={"decision": "ratify"},
+        headers={"X-CSRFToken": lead.token},
+    )  # fmt: skip
+    seen.append(decided.get_data(as_text=True))
+    seen += everything_seen(app, world.lead)
+
+    texts = [html.unescape(text) for text in seen]
+    leaked = {secret for text in texts for secret in secrets if secret in text}
+    assert not leaked
+    numbers = [marking.script(script_id).candidate_number for script_id in scripts]
+    assert all(any(number in text for text in texts) for number in numbers)
+
+
+def test_before_both_marks_nobody_else_sees_the_first_markers_marks(app, db, world):
+    script_id = script_of(world.sit())
+    world.sit()
+    first = db.session.get_one(User, marking.script(script_id).allocations["first"].marker_id)
+    marking.mark_script(script_id, first, {"a": 1, "b": 0, "c": 1}, comment=FIRST_COMMENT)
     db.session.commit()
 
     for person in [*world.assessors, world.lead, world.colleague]:
+        if person.id == first.id:
+            continue
         for text in everything_seen(app, person):
-            leaked = [secret for secret in secrets if secret in text]
-            assert not leaked, (person.name, leaked)
-    numbers = [marking.script(script_of(a)).candidate_number for a in world.attempts]
-    lead_home = " ".join(everything_seen(app, world.lead))
-    assert all(number in lead_home for number in numbers), "markers know scripts by number"
+            assert FIRST_COMMENT not in text, person.name
+    lead_view = signed_in(app, world.lead).get(f"/api/v1/marking/scripts/{script_id}").json
+    assert lead_view["marks"] == []
+    assert lead_view["others_visible"] is False
 
 
 def test_the_other_markers_marks_stay_hidden_until_both_are_in(app, db, world):
@@ -118,7 +175,7 @@ def test_marking_through_the_page_saves_and_moves_to_the_next_script(app, db, wo
     marker = db.session.get(User, facts[0].allocations["first"].marker_id)
     client = signed_in(app, marker)
     queue = marking.queue(marker)
-    script_id = queue[0][0].id
+    script_id, round_ = queue[0][0].id, queue[0][1]
 
     page = client.get(f"/assessor/scripts/{script_id}").get_data(as_text=True)
     assert 'name="criterion-a"' in page
@@ -137,7 +194,7 @@ def test_marking_through_the_page_saves_and_moves_to_the_next_script(app, db, wo
     )  # fmt: skip
     assert saved.status_code == 302
     assert saved.headers["Location"].endswith("/assessor/next")
-    mark = marking.script(script_id).mark_in(marking.Round.FIRST)
+    mark = marking.script(script_id).mark_in(round_)
     assert mark is not None
     assert (mark.total, mark.comment) == (3, "Sound")
 
@@ -176,8 +233,6 @@ def test_the_api_refuses_bad_marks_and_marks_out_of_turn(app, db, world):
     again = put(client, {"criteria": TOP})
     assert again.status_code == 403
     assert again.json["error"]["code"] == "not_allocated"
-    no_token = client.put(f"/api/v1/marking/scripts/{script_id}/marks", json={"criteria": TOP})
-    assert no_token.status_code in (400, 403)
 
 
 def test_the_moderation_api_ratifies_amends_and_withholds(app, db, world):
@@ -213,4 +268,29 @@ def test_the_moderation_api_ratifies_amends_and_withholds(app, db, world):
     assert post(rows[2], {"decision": "ratify"}).status_code == 409
     ordinary = signed_in(app, world.assessors[0])
     assert post(rows[0], {"decision": "ratify"}, ordinary).status_code == 403
-    assert post(rows[0], {"decision": "maybe"}).status_code in (409, 422)
+    unknown = post(rows[0], {"decision": "maybe"})
+    assert unknown.status_code == 422
+    assert unknown.json["error"]["code"] == "invalid_decision"
+
+
+class TestCsrf:
+    @pytest.fixture
+    def app_config(self):
+        return {"WTF_CSRF_ENABLED": True}
+
+    def test_marks_and_decisions_without_the_token_are_refused(self, app, db, world):
+        script_id = script_of(world.sit())
+        first = db.session.get_one(User, marking.script(script_id).allocations["first"].marker_id)
+        client = signed_in(app, first)
+        assert client.token
+
+        put = client.put(f"/api/v1/marking/scripts/{script_id}/marks", json={"criteria": TOP})
+        form = client.post(f"/assessor/scripts/{script_id}/marks", data={"criterion-a": "2"})
+        lead = signed_in(app, world.lead)
+        sample = lead.post("/assessor/moderation/mini-written/sample")
+
+        assert put.status_code == 400
+        assert put.json["error"]["code"] == "csrf_failed"
+        assert form.status_code == 400
+        assert sample.status_code == 400
+        assert marking.script(script_id).marks == []

@@ -3,7 +3,7 @@
 Every table here holds facts that are only ever added. The database enforces
 one original allocation per script and round, one mark per round, a marker
 marking a script once (the moderator aside), one agreed mark per script and
-one final decision per result. A lead assessor is an assessor with
+one final decision per revision of a result. A lead assessor is an assessor with
 ``lead_assessor`` set.
 
 Revision ID: 0008
@@ -82,7 +82,7 @@ def upgrade():
     sa.ForeignKeyConstraint(['moderator_id'], ['users.id'], name=op.f('fk_moderation_decisions_moderator_id_users')),
     sa.ForeignKeyConstraint(['result_id'], ['results.id'], name=op.f('fk_moderation_decisions_result_id_results')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_moderation_decisions')),
-    sa.UniqueConstraint('result_id', name=op.f('uq_moderation_decisions_result_id'))
+    sa.UniqueConstraint('result_id', 'revision', name='uq_moderation_decisions_revision')
     )
     op.create_table('moderation_samples',
     sa.Column('result_id', sa.Integer(), nullable=False),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -71,21 +73,31 @@ class TestLevels:
             checked_marks({"risk": 3, "voice": 1, "plan": 0}, self.LEVELLED)
 
 
+KEY = b"k" * 32
+
+
 class TestCandidateNumbers:
     def test_numbers_are_eight_digits_and_never_repeat(self):
-        numbers = [candidate_number(user_id) for user_id in range(1, 20_001)]
+        numbers = [candidate_number(user_id, KEY) for user_id in range(1, 20_001)]
 
         assert len(set(numbers)) == len(numbers)
         assert all(len(number) == 8 and number.isdigit() for number in numbers)
 
     def test_numbers_do_not_follow_account_order(self):
-        numbers = [candidate_number(user_id) for user_id in range(1, 50)]
+        numbers = [candidate_number(user_id, KEY) for user_id in range(1, 50)]
 
         assert numbers != sorted(numbers)
+        steps = {int(b) - int(a) for a, b in itertools.pairwise(numbers)}
+        assert len(steps) > 40, "no fixed step from one account to the next"
+
+    def test_another_key_gives_other_numbers(self):
+        other = b"o" * 32
+        same = sum(candidate_number(n, KEY) == candidate_number(n, other) for n in range(1, 1000))
+        assert same < 5
 
     @given(st.integers(1, 99_999_999), st.integers(1, 99_999_999))
     def test_different_accounts_have_different_numbers(self, one, other):
-        assert (candidate_number(one) == candidate_number(other)) == (one == other)
+        assert (candidate_number(one, KEY) == candidate_number(other, KEY)) == (one == other)
 
 
 class TestChooseMarkers:

@@ -1,4 +1,4 @@
-"""What a marker or moderator sees of a script: blind by construction.
+"""Read models of marking: what a marker or moderator sees of a script, blind by construction.
 
 A view is built only from the script's facts and the item, never from the
 candidate's account: it carries the candidate number, not a name, email or
@@ -18,9 +18,9 @@ from sqlalchemy import select
 from accredit.banks import render_markdown
 from accredit.catalogue.queries import spec_of
 from accredit.extensions import db
-from accredit.marking.rules import Round
+from accredit.marking.rules import Round, ScriptState
 from accredit.marking.service import ResultFacts, ScriptFacts, gather, round_for, sem_of
-from accredit.models import Item, ScenarioVersion, User
+from accredit.models import Item, Role, ScenarioVersion, User
 from accredit.models.marking import Mark
 
 ROUND_LABELS = {
@@ -126,6 +126,11 @@ def script_view(fact: ScriptFacts, viewer: User) -> ScriptView:
     )
     others_visible = fact.both_marked
     shown = [mark for mark in fact.marks if others_visible or mark.marker_id == viewer.id]
+    state = fact.state.value
+    if not others_visible and not (viewer.lead_assessor or viewer.has_role(Role.ADMIN)):
+        # A marker learns nothing of the other blind marker, not even whether they have marked.
+        mine = any(mark.marker_id == viewer.id for mark in fact.marks)
+        state = ScriptState.AWAITING_SECOND.value if mine else ScriptState.AWAITING_FIRST.value
     content = version.content
     guidance = content.get("guidance")
     assessment = fact.attempt.assessment_version
@@ -154,7 +159,7 @@ def script_view(fact: ScriptFacts, viewer: User) -> ScriptView:
             for c in content["rubric"]
         ],
         answer=fact.answer if isinstance(fact.answer, str) else "",
-        state=fact.state.value,
+        state=state,
         round=round_.value if (round_ := round_for(fact, viewer)) else None,
         marks=[_mark_view(mark, viewer) for mark in shown],
         others_visible=others_visible,
@@ -203,9 +208,13 @@ class ResultView:
 
 def result_view(facts: ResultFacts, viewer: User) -> ResultView:
     """The whole script of a result for its moderator, written answers' marks side by side."""
-    scripts = [script_view(fact, viewer) for fact in gather(attempt_ids=[facts.attempt.id])]
+    found = gather(attempt_ids=[facts.attempt.id])
+    scripts = [script_view(fact, viewer) for fact in found]
+    written = {fact.slot.position for fact in found}
     objective = [
-        item for item in facts.result.items if not item.get("pretest") and item["max_marks"] <= 1
+        item
+        for item in facts.result.items
+        if not item.get("pretest") and item["position"] not in written
     ]
     return ResultView(
         facts=facts,
