@@ -88,3 +88,21 @@ def test_the_sweep_allocates_what_submission_could_not(db, runner, world):
     assert swept.exit_code == 0, swept.output
     assert "Made 2 marking allocations." in swept.output
     assert set(marking.script(script_id).allocations) == {"first", "second"}
+
+
+def test_an_administrator_makes_a_lead_assessor_on_the_users_page(app, db, world, make_user):
+    from tests.conftest import Auth
+
+    admin = make_user("admin")
+    client = app.test_client()
+    Auth(client).login(admin.email)
+    person = world.assessors[0]
+
+    page = client.get("/admin/users").get_data(as_text=True)
+    made = client.post(f"/admin/users/{person.id}/lead", data={"lead": "yes"})
+
+    assert "Make lead assessor" in page
+    assert made.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(User, person.id).lead_assessor is True
+    assert "Make ordinary assessor" in client.get("/admin/users").get_data(as_text=True)

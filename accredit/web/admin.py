@@ -116,3 +116,16 @@ def end_sessions(user_id: int) -> Response:
     accounts.end_sessions(person, actor=current_user._get_current_object())
     flash(f"{person.email} has been signed out everywhere.", "success")
     return redirect(url_for("admin.users"))
+
+
+@bp.route("/users/<int:user_id>/lead", methods=["POST"])
+def set_lead(user_id: int) -> Response:
+    """Make an assessor a lead assessor, or an ordinary assessor again (audited)."""
+    person = db.session.get(User, user_id)
+    if person is None:
+        abort(404)
+    lead = request.form.get("lead") == "yes"
+    accounts.set_lead_assessor(person, lead, actor=current_user._get_current_object())
+    kind = "a lead assessor" if lead else "an ordinary assessor"
+    flash(f"{person.email} is now {kind}.", "success")
+    return redirect(url_for("admin.users"))
