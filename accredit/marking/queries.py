@@ -18,9 +18,16 @@ from sqlalchemy import select
 from accredit.banks import render_markdown
 from accredit.catalogue.queries import spec_of
 from accredit.extensions import db
-from accredit.marking.rules import Round, ScriptState
-from accredit.marking.service import ResultFacts, ScriptFacts, gather, round_for, sem_of
-from accredit.models import Item, Role, ScenarioVersion, User
+from accredit.marking.rules import Round
+from accredit.marking.service import (
+    ResultFacts,
+    ScriptFacts,
+    gather,
+    round_for,
+    sem_of,
+    state_seen_by,
+)
+from accredit.models import Item, ScenarioVersion, User
 from accredit.models.marking import Mark
 
 ROUND_LABELS = {
@@ -126,11 +133,7 @@ def script_view(fact: ScriptFacts, viewer: User) -> ScriptView:
     )
     others_visible = fact.both_marked
     shown = [mark for mark in fact.marks if others_visible or mark.marker_id == viewer.id]
-    state = fact.state.value
-    if not others_visible and not (viewer.lead_assessor or viewer.has_role(Role.ADMIN)):
-        # A marker learns nothing of the other blind marker, not even whether they have marked.
-        mine = any(mark.marker_id == viewer.id for mark in fact.marks)
-        state = ScriptState.AWAITING_SECOND.value if mine else ScriptState.AWAITING_FIRST.value
+    state = state_seen_by(fact, viewer).value
     content = version.content
     guidance = content.get("guidance")
     assessment = fact.attempt.assessment_version

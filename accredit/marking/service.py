@@ -953,6 +953,27 @@ def order_key(fact: ScriptFacts, marker: User | None = None) -> str:
     return rules.script_order(fact.id, f"{salt}:{marker.id if marker else ''}")
 
 
+def state_seen_by(fact: ScriptFacts, viewer: User) -> ScriptState:
+    """A script's state as this viewer may know it.
+
+    Until both blind marks are in, a marker learns nothing of the other marker, not
+    even whether they have marked: the state says only whether the viewer has.
+    """
+    if fact.both_marked or viewer.lead_assessor or viewer.has_role(Role.ADMIN):
+        return fact.state
+    mine = any(mark.marker_id == viewer.id for mark in fact.marks)
+    return ScriptState.AWAITING_SECOND if mine else ScriptState.AWAITING_FIRST
+
+
+def my_state_counts(marker: User) -> dict[str, int]:
+    """How many of the scripts a marker holds or has marked are in each state, as they see it."""
+    held = select(Allocation.script_id).where(Allocation.marker_id == marker.id)
+    marked = select(Mark.script_id).where(Mark.marker_id == marker.id)
+    facts = gather(script_ids=db.session.scalars(held.union(marked)).all())
+    counts = Counter(state_seen_by(fact, marker).value for fact in facts)
+    return {state.value: counts.get(state.value, 0) for state in ScriptState}
+
+
 def state_counts(assessment_key: str | None = None) -> dict[str, int]:
     """How many scripts are in each state, with every state listed."""
     facts = gather(assessment_key=assessment_key)

@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response
 from accredit.marking import queries as views
 from accredit.marking import service as marking
 from accredit.marking.rules import InvalidMarks
-from accredit.models import User
+from accredit.models import Role, User
 from accredit.policy import ASSESSOR_AREA, guard_blueprint, lead_assessor_only
 
 bp = Blueprint("assessor", __name__, url_prefix="/assessor")
@@ -55,8 +55,10 @@ def _lead() -> User:
 def home() -> str:
     work = marking.queue(current_user)
     rows = [(views.script_view(fact, current_user), round_) for fact, round_ in work]
+    everything = bool(current_user.lead_assessor) or current_user.has_role(Role.ADMIN)
+    counts = marking.state_counts() if everything else marking.my_state_counts(current_user)
     return render_template(
-        "assessor/home.html", rows=rows, counts=marking.state_counts(),
+        "assessor/home.html", rows=rows, counts=counts, everything=everything,
         is_lead=bool(current_user.lead_assessor),
     )  # fmt: skip
 

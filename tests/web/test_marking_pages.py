@@ -294,3 +294,23 @@ class TestCsrf:
         assert form.status_code == 400
         assert sample.status_code == 400
         assert marking.script(script_id).marks == []
+
+
+def test_a_marker_cannot_tell_whether_the_other_has_marked(app, db, world):
+    script_id = script_of(world.sit())
+    fact = marking.script(script_id)
+    first = db.session.get_one(User, fact.allocations["first"].marker_id)
+    second = db.session.get_one(User, fact.allocations["second"].marker_id)
+    client = signed_in(app, second)
+    before = client.get(f"/api/v1/marking/scripts/{script_id}").json
+    home_before = client.get("/assessor/").get_data(as_text=True)
+
+    marking.mark_script(script_id, first, TOP)
+    db.session.commit()
+    after = client.get(f"/api/v1/marking/scripts/{script_id}").json
+    home_after = client.get("/assessor/").get_data(as_text=True)
+
+    assert before["state"] == after["state"] == "awaiting_first"
+    counts = lambda page: page[page.index("scripts by state") :]  # noqa: E731
+    assert counts(home_before) == counts(home_after)
+    assert "Not yet marked by you" in counts(home_after)
