@@ -168,6 +168,11 @@ def test_written_answer_marked_blind_moderated_and_released(
     assert agreed.method == "third"
 
     lead = as_person(browser, app_server, "assessor@example.org", "Marking queue")
+    for name in ("Marker quality", "Discrepancies", "Marking queue"):
+        lead.get_by_role("link", name=name, exact=True).first.click()
+        found = axe_violations(lead)
+        assert not found, f"{name}:\n{describe(found)}"
+    lead.screenshot(path=f"{SHOTS}/lead-queue.png", full_page=True)
     lead.get_by_role("link", name="Moderation and release").click()
     expect(lead.get_by_role("heading", level=1)).to_have_text("Moderation and release")
     expect(lead.get_by_text("In moderation").first).to_be_visible()
