@@ -57,7 +57,9 @@ def instant(recorded):
 
 
 def events(db, action="enrolment.adjusted"):
-    return list(db.session.scalars(select(AuditEvent).filter_by(action=action)))
+    return list(
+        db.session.scalars(select(AuditEvent).filter_by(action=action).order_by(AuditEvent.seq))
+    )
 
 
 def test_leader_enrols_their_own_candidate_with_extra_time(
