@@ -61,7 +61,9 @@ def test_users_lead_makes_and_unmakes_a_lead_assessor(db, runner, world):
     assert "an ordinary assessor" in unmade.output
     assert refused.exit_code == 1
     assert db.session.scalar(select(User.lead_assessor).filter_by(email=email)) is False
-    events = db.session.scalars(select(AuditEvent).filter_by(action="user.lead_assessor")).all()
+    events = db.session.scalars(
+        select(AuditEvent).filter_by(action="user.lead_assessor").order_by(AuditEvent.seq)
+    ).all()
     assert [e.details["lead_assessor"] for e in events] == [True, False]
 
 
