@@ -17,6 +17,7 @@ DOMAIN_MODULES = [
     "accredit.delivery.assembly",
     "accredit.delivery.answers",
     "accredit.marking.rules",
+    "accredit.analysis.psychometrics",
     "accredit.accounts.passwords",
     "accredit.timefmt",
 ]
