@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from collections import Counter
@@ -18,6 +19,7 @@ from sqlalchemy import select
 
 from accredit import audit
 from accredit.accounts import service as accounts
+from accredit.analysis import service as analysis
 from accredit.banks import format_summary, load_tree, summarise, write_json_schemas
 from accredit.catalogue.importer import import_tree, record_failure, unexpected_error
 from accredit.delivery import service as delivery
@@ -38,6 +40,7 @@ audit_cli = AppGroup("audit", help="Check the audit trail.")
 attempts_cli = AppGroup("attempts", help="Look after attempts.")
 results_cli = AppGroup("results", help="Recompute and release results.")
 marking_cli = AppGroup("marking", help="Allocate written answers to markers and follow marking.")
+analysis_cli = AppGroup("analysis", help="Item analysis of an assessment's sittings.")
 
 
 def transaction(command: F) -> F:
@@ -424,6 +427,44 @@ def marking_allocate(assessment_key: str | None) -> None:
     click.echo(f"Made {made} allocations; {left} scripts still lack a marker.")
 
 
+@analysis_cli.command("run")
+@click.option("--assessment", "assessment_key", required=True, help="The assessment to analyse.")
+@click.option("--json", "as_json", is_flag=True, help="Print every item's statistics as JSON.")
+@click.option(
+    "--all-attempts", is_flag=True, help="Count re-sits too (first attempts only by default)."
+)
+def analysis_run(assessment_key: str, as_json: bool, all_attempts: bool) -> None:
+    """Print the test statistics and the flagged items (or everything, as JSON)."""
+    try:
+        done = analysis.run(assessment_key, first_attempts_only=not all_attempts)
+    except DomainError as error:
+        raise click.ClickException(error.message) from None
+    if as_json:
+        click.echo(json.dumps(done.as_json(), indent=2, default=str))
+        return
+    test = done.analysis.assessment
+    which = "first attempts" if done.first_attempts_only else "attempts"
+    click.echo(f"{done.title}: {done.attempts} {which}, {len(done.analysis.items)} items")
+    figures = [
+        ("mean", test.mean, "%"), ("median", test.median, "%"), ("SD", test.sd, "%"),
+        ("skewness", test.skewness, ""), ("kurtosis", test.kurtosis, ""),
+        (test.coefficient, test.reliability, ""), ("SEM", test.sem, "%"),
+        ("error ratio", test.error_ratio, "%"),
+        ("within 1 SEM of the cut", test.within_one_sem, ""),
+    ]  # fmt: skip
+    for name, value, unit in figures:
+        shown = "-" if value is None else f"{value:.2f}{unit}"
+        click.echo(f"  {name:24} {shown}")
+    for test_flags in done.flags.tests:
+        for flag in test_flags.flags:
+            click.echo(f"  test: {flag.message}")
+    flagged = done.flags.flagged_items
+    click.echo(f"{len(flagged)} items flagged:")
+    for item_flags in flagged:
+        for flag in (*item_flags.hard, *item_flags.soft):
+            click.echo(f"  {item_flags.item:12} {flag.severity:4} {flag.code:24} {flag.message}")
+
+
 DEMO_ORGANISATIONS = [
     ("NHC", "Northhaven City Council"),
     ("WDC", "Westdale County Council"),
@@ -502,7 +543,7 @@ def _demo_enrolments() -> None:
 def init_app(app: Flask) -> None:
     commands = (
         banks_cli, orgs_cli, users_cli, audit_cli, attempts_cli, results_cli, marking_cli,
-        enrol, demo,
+        analysis_cli, enrol, demo,
     )  # fmt: skip
     for command in commands:
         app.cli.add_command(command)

@@ -1,0 +1,218 @@
+"""Item analysis of an assessment's sittings, from the stored facts. Reads only.
+
+The matrix is built from the current revision of each result's scored
+positions (the marks actually given, against the key actually used), so an
+analysis after a key decision shows the items as they now score. By default
+only first attempts count, as in Moodle's statistics: a re-sit has seen the
+items before. Only scored positions are analysed (pretest items are left out
+for now), and written answers still awaiting marks are left out, never counted
+as zero.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from accredit.analysis.psychometrics import (
+    Analysis,
+    CandidateSpec,
+    FlagReport,
+    ItemSpec,
+    ResponseRow,
+    Responses,
+    Thresholds,
+    analyse,
+    flag_items,
+)
+from accredit.catalogue.queries import spec_of
+from accredit.errors import NotFound
+from accredit.extensions import db
+from accredit.models import Assessment, AssessmentVersion, Item, ItemVersion
+from accredit.models.delivery import Attempt, AttemptItem
+from accredit.models.marking import AgreedMark, CriterionMark
+from accredit.models.results import Result, ScoredPosition
+
+
+@dataclass(frozen=True)
+class AssessmentAnalysis:
+    """The analysis of one assessment's sittings, with its flags and what it covered."""
+
+    key: str
+    title: str
+    attempts: int
+    first_attempts_only: bool
+    analysis: Analysis
+    flags: FlagReport
+    thresholds: Thresholds
+    item_types: Mapping[str, str]
+
+    def as_json(self) -> dict[str, Any]:
+        """Every statistic, ready for ``json.dumps`` (for the CLI's --json and for sign-off)."""
+        from dataclasses import asdict
+
+        analysis = self.analysis
+        return {
+            "assessment": self.key,
+            "title": self.title,
+            "attempts": self.attempts,
+            "first_attempts_only": self.first_attempts_only,
+            "thresholds": asdict(self.thresholds),
+            "test": asdict(analysis.assessment),
+            "forms": [asdict(form) for form in analysis.forms],
+            "competencies": [asdict(c) for c in analysis.competencies],
+            "items": [
+                {
+                    **asdict(item),
+                    "type": self.item_types.get(item.item),
+                    "flags": asdict(self.flags.for_item(item.item)),
+                }
+                for item in analysis.items
+            ],
+            "test_flags": [asdict(flags) for flags in self.flags.tests],
+        }
+
+
+def _assessment(key: str) -> tuple[Assessment, AssessmentVersion]:
+    found = db.session.execute(
+        select(Assessment, AssessmentVersion)
+        .join(AssessmentVersion, AssessmentVersion.assessment_id == Assessment.id)
+        .where(Assessment.key == key, AssessmentVersion.version == Assessment.current_version)
+    ).first()
+    if found is None:
+        raise NotFound(f"No assessment {key}")
+    return found[0], found[1]
+
+
+def run(
+    assessment_key: str, *, first_attempts_only: bool = True,
+    thresholds: Thresholds | None = None,
+) -> AssessmentAnalysis:  # fmt: skip
+    """Analyse every scored attempt of the assessment (first attempts only, by default)."""
+    assessment, version = _assessment(assessment_key)
+    thresholds = thresholds or Thresholds()
+    query = (
+        select(
+            ScoredPosition.attempt_id, Item.key, ScoredPosition.item_version_id,
+            ScoredPosition.marks, ScoredPosition.max_marks, ScoredPosition.answer,
+            ScoredPosition.key, ScoredPosition.position,
+        )
+        .join(Result, (Result.id == ScoredPosition.result_id)
+              & (Result.revision == ScoredPosition.revision))
+        .join(Attempt, Attempt.id == ScoredPosition.attempt_id)
+        .join(AssessmentVersion, AssessmentVersion.id == Attempt.assessment_version_id)
+        .join(Item, Item.id == ScoredPosition.item_id)
+        .where(
+            AssessmentVersion.assessment_id == assessment.id,
+            ScoredPosition.pending.is_(False),
+            ScoredPosition.pretest.is_(False),
+        )
+    )  # fmt: skip
+    if first_attempts_only:
+        query = query.where(Attempt.number == 1)
+    rows = db.session.execute(query).all()
+    version_ids = {row[2] for row in rows}
+    contents: dict[int, dict[str, Any]] = dict(
+        db.session.execute(
+            select(ItemVersion.id, ItemVersion.content).where(ItemVersion.id.in_(version_ids))
+        ).all()
+    )
+    specs, types = _item_specs(rows, contents)
+    attempts = sorted({row[0] for row in rows})
+    cuts = {
+        attempt_id: (cut, maximum)
+        for attempt_id, cut, maximum in db.session.execute(
+            select(Result.attempt_id, Result.cut, Result.maximum).where(
+                Result.attempt_id.in_(attempts)
+            )
+        )
+    }
+    criteria = _criterion_marks(attempts)
+    responses = Responses.from_rows(
+        [
+            ResponseRow(
+                candidate=str(attempt_id), item=item_key, marks=float(marks),
+                option=answer if types[item_key] == "single" and isinstance(answer, str)
+                and answer in specs[item_key].options else None,
+                criterion_marks=criteria.get((attempt_id, position)),
+            )
+            for attempt_id, item_key, _v, marks, _max, answer, _key, position in rows
+        ],
+        list(specs.values()),
+        [
+            CandidateSpec(str(a), cut_marks=cuts[a][0], max_marks=cuts[a][1])
+            for a in attempts
+            if a in cuts
+        ],
+    )  # fmt: skip
+    analysis = analyse(responses)
+    return AssessmentAnalysis(
+        key=assessment.key, title=spec_of(version).title, attempts=len(attempts),
+        first_attempts_only=first_attempts_only, analysis=analysis,
+        flags=flag_items(analysis, thresholds), thresholds=thresholds, item_types=types,
+    )  # fmt: skip
+
+
+def _item_specs(
+    rows: Sequence[Any], contents: Mapping[int, dict[str, Any]]
+) -> tuple[dict[str, ItemSpec], dict[str, str]]:
+    """One spec per item: its options and the key the latest marks used."""
+    latest: dict[str, tuple[int, Any, float]] = {}
+    for _attempt, item_key, version_id, _marks, maximum, _answer, key, _position in rows:
+        if item_key not in latest or version_id >= latest[item_key][0]:
+            latest[item_key] = (version_id, key, maximum)
+    specs, types = {}, {}
+    for item_key, (version_id, key, maximum) in sorted(latest.items()):
+        content = contents[version_id]
+        kind = content["type"]
+        types[item_key] = kind
+        options: tuple[str, ...] = ()
+        keys: frozenset[str] = frozenset()
+        if kind == "single":
+            options = tuple(option["id"] for option in content["options"])
+            chosen = key if isinstance(key, list) else [key]
+            keys = frozenset(k for k in chosen if isinstance(k, str) and k in options)
+        criteria = tuple(c["id"] for c in content.get("rubric", ()))
+        specs[item_key] = ItemSpec(
+            item=item_key, max_marks=float(maximum) or 1.0, options=options, keys=keys,
+            competencies=tuple(content.get("competencies", ())), criteria=criteria,
+            criterion_max_marks=tuple(float(c["marks"]) for c in content.get("rubric", ())),
+        )  # fmt: skip
+    return specs, types
+
+
+def _criterion_marks(attempts: list[int]) -> dict[tuple[int, int], dict[str, float]]:
+    """Each agreed written answer's marks per criterion: the mean of the marks behind it."""
+    if not attempts:
+        return {}
+    rows = db.session.execute(
+        select(
+            AttemptItem.attempt_id, AttemptItem.position, AgreedMark.method,
+            AgreedMark.first_mark_id, AgreedMark.second_mark_id, AgreedMark.final_mark_id,
+        )
+        .join(AgreedMark, AgreedMark.script_id == AttemptItem.id)
+        .where(AttemptItem.attempt_id.in_(attempts), AgreedMark.method != "blank")
+    ).all()  # fmt: skip
+    sources: dict[tuple[int, int], list[int]] = {}
+    for attempt_id, position, method, first, second, final in rows:
+        named: list[int | None] = [final] if method in ("third", "moderator") else [first, second]
+        sources[(attempt_id, position)] = [i for i in named if i is not None]
+    wanted = [i for ids in sources.values() for i in ids]
+    by_mark: dict[int, dict[str, float]] = defaultdict(dict)
+    for mark_id, criterion, marks in db.session.execute(
+        select(CriterionMark.mark_id, CriterionMark.criterion, CriterionMark.marks).where(
+            CriterionMark.mark_id.in_(wanted)
+        )
+    ):
+        by_mark[mark_id][criterion] = marks
+    result = {}
+    for cell, ids in sources.items():
+        names = {name for i in ids for name in by_mark[i]}
+        result[cell] = {
+            name: sum(by_mark[i].get(name, 0.0) for i in ids) / len(ids) for name in names
+        }
+    return result

@@ -1,0 +1,70 @@
+"""Item analysis from stored results: a miskeyed item is flagged, first attempts only."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from accredit.analysis import service as analysis
+from tests.cohort import ITEMS, KEY, MISKEYED, import_cohort, sit_cohort
+
+
+@pytest.fixture
+def cohort(db, tmp_path, make_user):
+    import_cohort(tmp_path)
+    return sit_cohort(make_user, 80)
+
+
+def test_the_miskeyed_item_is_flagged_and_the_others_are_not(db, cohort):
+    done = analysis.run(KEY)
+
+    assert done.attempts == 80
+    assert len(done.analysis.items) == ITEMS
+    miskeyed = done.flags.for_item(MISKEYED)
+    codes = {flag.code for flag in miskeyed.hard}
+    assert {"possible_miskey", "negative_discrimination"} <= codes
+    stats = done.analysis.item(MISKEYED)
+    upper = {option.option: option.upper_rate for option in stats.options}
+    assert max(upper, key=lambda option: upper[option] or 0) == "b"
+    for item in done.analysis.items:
+        if item.item != MISKEYED:
+            assert item.point_biserial is not None
+            assert item.point_biserial > 0.2, item.item
+            assert not done.flags.for_item(item.item).hard, item.item
+
+
+def test_the_cli_prints_the_flags_and_the_json_has_every_item(db, cohort, runner):
+    text = runner.invoke(args=["analysis", "run", "--assessment", KEY])
+    raw = runner.invoke(args=["analysis", "run", "--assessment", KEY, "--json"])
+
+    assert text.exit_code == 0, text.output
+    assert "80 first attempts, 12 items" in text.output
+    assert f"{MISKEYED}" in text.output
+    assert "possible_miskey" in text.output
+    body = json.loads(raw.output)
+    assert len(body["items"]) == ITEMS
+    assert body["test"]["coefficient"] == "KR-20"
+    assert 0 < body["test"]["reliability"] < 1
+
+
+def test_re_sits_count_only_when_asked(db, tmp_path, make_user, cohort):
+    from accredit.delivery import service as delivery
+    from accredit.models import User
+    from accredit.models.delivery import Attempt
+
+    first = cohort[0]
+    candidate = db.session.get(User, first.candidate_id)
+    again, _ = delivery.start_attempt(candidate, KEY)
+    delivery.submit(candidate, again)
+    db.session.commit()
+
+    assert analysis.run(KEY).attempts == 80
+    assert analysis.run(KEY, first_attempts_only=False).attempts == 81
+    assert db.session.get(Attempt, again.id).number == 2
+
+
+def test_an_unknown_assessment_is_a_clear_error(db, runner):
+    result = runner.invoke(args=["analysis", "run", "--assessment", "nope"])
+    assert result.exit_code == 1
+    assert "No assessment nope" in result.output
