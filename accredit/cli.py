@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from accredit import audit
 from accredit.accounts import service as accounts
+from accredit.analysis import keys as key_decisions
 from accredit.analysis import service as analysis
 from accredit.banks import format_summary, load_tree, summarise, write_json_schemas
 from accredit.catalogue.importer import import_tree, record_failure, unexpected_error
@@ -41,6 +42,7 @@ attempts_cli = AppGroup("attempts", help="Look after attempts.")
 results_cli = AppGroup("results", help="Recompute and release results.")
 marking_cli = AppGroup("marking", help="Allocate written answers to markers and follow marking.")
 analysis_cli = AppGroup("analysis", help="Item analysis of an assessment's sittings.")
+keys_cli = AppGroup("keys", help="Decide an item's key: keep, rekey, several keys, credit, void.")
 
 
 def transaction(command: F) -> F:
@@ -465,6 +467,60 @@ def analysis_run(assessment_key: str, as_json: bool, all_attempts: bool) -> None
             click.echo(f"  {item_flags.item:12} {flag.severity:4} {flag.code:24} {flag.message}")
 
 
+@keys_cli.command("decide")
+@click.option("--assessment", "assessment_key", required=True, help="The assessment.")
+@click.option("--item", "item_key", required=True, help="The item's id.")
+@click.option(
+    "--decision", required=True, type=click.Choice(["void", "rekey", "credit", "keys", "keep"])
+)
+@click.option(
+    "--key", "keys", multiple=True,
+    help="rekey: the new key; keys: each accepted key (repeat). Lists as a,b.",
+)  # fmt: skip
+@click.option("--reason", required=True, help="Why: recorded with the decision and each result.")
+@click.option("--dry-run", is_flag=True, help="Show what would change, and change nothing.")
+@transaction
+def keys_decide(
+    assessment_key: str, item_key: str, decision: str, keys: tuple[str, ...], reason: str,
+    dry_run: bool,
+) -> None:  # fmt: skip
+    """Show whose results a key decision changes (and flips), then commit it unless --dry-run."""
+    key: Any = None
+    if decision == "rekey":
+        key = keys[0] if len(keys) == 1 else list(keys) or None
+    elif decision == "keys":
+        key = list(keys)
+    proposal = key_decisions.propose(assessment_key, item_key, decision, key=key, reason=reason)
+    preview = key_decisions.dry_run(proposal)
+    _print_dry_run(preview)
+    if dry_run:
+        db.session.rollback()
+        click.echo("Dry run: nothing was changed.")
+        return
+    made, _ = key_decisions.commit(proposal, actor=None)
+    click.echo(
+        f"Recorded decision {made.version} on {item_key} and rescored "
+        f"{len(preview.changes)} results."
+    )
+
+
+def _print_dry_run(preview: key_decisions.DryRun) -> None:
+    click.echo(
+        f"{preview.affected} results have {preview.proposal.item.key} on their form; "
+        f"{len(preview.changes)} would change: {preview.pass_to_fail} pass to fail, "
+        f"{preview.fail_to_pass} fail to pass."
+    )
+    outcome = {True: "pass", False: "fail", None: "pending"}
+    for change in preview.changes:
+        flip = f"  {change.flip.replace('_', ' ').upper()}" if change.flip else ""
+        click.echo(
+            f"  attempt {change.attempt_id:<6} score {change.old_raw:g}/{change.old_maximum:g}"
+            f" -> {change.new_raw:g}/{change.new_maximum:g}, cut {change.old_cut:.2f} -> "
+            f"{change.new_cut:.2f}, {outcome[change.old_passed]} -> "
+            f"{outcome[change.new_passed]}{' (released)' if change.released else ''}{flip}"
+        )
+
+
 DEMO_ORGANISATIONS = [
     ("NHC", "Northhaven City Council"),
     ("WDC", "Westdale County Council"),
@@ -543,7 +599,7 @@ def _demo_enrolments() -> None:
 def init_app(app: Flask) -> None:
     commands = (
         banks_cli, orgs_cli, users_cli, audit_cli, attempts_cli, results_cli, marking_cli,
-        analysis_cli, enrol, demo,
+        analysis_cli, keys_cli, enrol, demo,
     )  # fmt: skip
     for command in commands:
         app.cli.add_command(command)

@@ -25,7 +25,7 @@ from accredit.models.marking import (
     ModerationSample,
 )
 from accredit.models.people import LoginAttempt, Organisation, Role, User
-from accredit.models.results import Result, ScoredPosition
+from accredit.models.results import KeyDecision, Result, ResultRevision, ScoredPosition
 
 __all__ = [
     "AgreedMark",
@@ -45,6 +45,7 @@ __all__ = [
     "ImportRun",
     "Item",
     "ItemVersion",
+    "KeyDecision",
     "LoginAttempt",
     "Mark",
     "ModerationDecision",
@@ -52,6 +53,7 @@ __all__ = [
     "Organisation",
     "Response",
     "Result",
+    "ResultRevision",
     "Role",
     "Scenario",
     "ScenarioVersion",

@@ -12,7 +12,9 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     String,
+    Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -90,6 +92,74 @@ class ScoredPosition(Base):
     max_marks: Mapped[float]
     pending: Mapped[bool] = mapped_column(Boolean)
     pretest: Mapped[bool] = mapped_column(Boolean)
+    # Removed from the score, the maximum and the cut by a key decision.
+    void: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     scored_at: Mapped[datetime]
 
     result: Mapped[Result] = relationship()
+
+
+REVISION_CAUSES = ("scored", "marked", "amended", "rekeyed", "recomputed", "backfilled")
+
+
+class ResultRevision(Base):
+    """One revision of a result: what it came to, and why it was made. Only ever added.
+
+    Every result's history reads from here: scored at submission, marked once its
+    written answers were agreed, amended by a moderator, rescored after a key
+    decision, or recomputed by an administrator.
+    """
+
+    __tablename__ = "result_revisions"
+    __table_args__ = (
+        UniqueConstraint("result_id", "revision", name="uq_result_revisions"),
+        CheckConstraint(
+            "cause IN (" + ", ".join(f"'{c}'" for c in REVISION_CAUSES) + ")", name="cause_known"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    result_id: Mapped[int] = mapped_column(ForeignKey("results.id"))
+    revision: Mapped[int]
+    raw: Mapped[float]
+    maximum: Mapped[float]
+    cut: Mapped[float]
+    passed: Mapped[bool | None]
+    cause: Mapped[str] = mapped_column(String(12))
+    reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    key_decision_id: Mapped[int | None] = mapped_column(ForeignKey("key_decisions.id"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime]
+
+
+KEY_DECISIONS = ("keep", "rekey", "keys", "credit", "void")
+
+
+class KeyDecision(Base):
+    """A decision on an item's key for one assessment: a new key version, never an edit.
+
+    The latest decision on an item (by ``version``) is the one scoring applies to
+    every attempt of the assessment; stored responses and the bank's item
+    versions never change.
+    """
+
+    __tablename__ = "key_decisions"
+    __table_args__ = (
+        UniqueConstraint("assessment_id", "item_id", "version", name="uq_key_decisions_version"),
+        CheckConstraint(
+            "decision IN (" + ", ".join(f"'{d}'" for d in KEY_DECISIONS) + ")",
+            name="decision_known",
+        ),
+        CheckConstraint("length(trim(reason)) > 0", name="has_reason"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("assessments.id"), index=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    version: Mapped[int]
+    decision: Mapped[str] = mapped_column(String(8))
+    # rekey: the new key; keys: the list of accepted keys; otherwise null.
+    key: Mapped[Any | None] = mapped_column(JSONDocument)
+    reason: Mapped[str] = mapped_column(Text)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime]

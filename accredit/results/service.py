@@ -12,7 +12,7 @@ Results build on delivery's models but never call delivery: delivery's one
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,8 +32,8 @@ from accredit.models import (
 )
 from accredit.models.delivery import Attempt, AttemptItem, Response
 from accredit.models.marking import AgreedMark, ModerationDecision
-from accredit.models.results import Result, ScoredPosition
-from accredit.scoring.attempt import AttemptResult, FormItem, Rules, score_attempt
+from accredit.models.results import KeyDecision, Result, ResultRevision, ScoredPosition
+from accredit.scoring.attempt import Adjustment, AttemptResult, FormItem, Rules, score_attempt
 
 
 class NotReleased(DomainError):
@@ -46,8 +46,31 @@ class NotScored(DomainError):
     status = 409
 
 
-def form_of(attempt: Attempt) -> list[FormItem]:
-    """Return the attempt's frozen form with each position's item content, key included."""
+def adjustments_for(assessment_id: int) -> dict[int, Adjustment]:
+    """The latest key decision on each item of an assessment, as scoring applies it."""
+    latest: dict[int, KeyDecision] = {}
+    for decision in db.session.scalars(
+        select(KeyDecision)
+        .where(KeyDecision.assessment_id == assessment_id)
+        .order_by(KeyDecision.version)
+    ):
+        latest[decision.item_id] = decision
+    return {item_id: adjustment_of(decision) for item_id, decision in latest.items()}
+
+
+def adjustment_of(decision: KeyDecision) -> Adjustment:
+    keys = tuple(decision.key) if decision.decision == "keys" and decision.key else ()
+    return Adjustment(decision.decision, decision.key, keys)
+
+
+def form_of(
+    attempt: Attempt, adjustments: Mapping[int, Adjustment] | None = None
+) -> list[FormItem]:
+    """Return the attempt's frozen form with each position's item content, key included.
+
+    Each item's latest key decision for the assessment applies, unless
+    ``adjustments`` (by item id) says otherwise, as a dry run does.
+    """
     rows = db.session.execute(
         select(AttemptItem, ItemVersion, Item.key)
         .join(ItemVersion, ItemVersion.id == AttemptItem.item_version_id)
@@ -55,10 +78,15 @@ def form_of(attempt: Attempt) -> list[FormItem]:
         .where(AttemptItem.attempt_id == attempt.id)
         .order_by(AttemptItem.position)
     ).all()
+    if adjustments is None:
+        adjustments = adjustments_for(attempt.assessment_version.assessment_id)
     return [
-        FormItem(slot.position, key, version.version, version.content, slot.pretest)
+        FormItem(
+            slot.position, key, version.version, version.content, slot.pretest,
+            adjustments.get(slot.item_id),
+        )
         for slot, version, key in rows
-    ]
+    ]  # fmt: skip
 
 
 def responses_of(attempt: Attempt) -> dict[int, Any]:
@@ -126,13 +154,14 @@ def rules_of(version: AssessmentVersion) -> Rules:
     return Rules.from_blueprint(version.content, statements)
 
 
-def compute(attempt: Attempt) -> AttemptResult:
+def compute(attempt: Attempt, adjustments: Mapping[int, Adjustment] | None = None) -> AttemptResult:
     """Score an attempt from what is stored, without writing anything.
 
     The written answers take their agreed marks, unless a moderator amended the
-    result, when they take the marks that give the amended score.
+    result, when they take the marks that give the amended score. Key decisions
+    apply; ``adjustments`` replaces them, for a dry run.
     """
-    form, responses = form_of(attempt), responses_of(attempt)
+    form, responses = form_of(attempt, adjustments), responses_of(attempt)
     rules, marks = rules_of(attempt.assessment_version), written_marks(attempt)
     result = score_attempt(form, responses, rules, marks)
     amendment = amendment_of(attempt)
@@ -174,7 +203,7 @@ def _add_positions(row: Result, attempt: Attempt, result: AttemptResult) -> None
                 position=item.position, item_id=slot.item_id,
                 item_version_id=slot.item_version_id, key=item.key, answer=item.answer,
                 marks=item.marks, max_marks=item.max_marks, pending=item.pending,
-                pretest=item.pretest, scored_at=row.scored_at,
+                pretest=item.pretest, void=item.void, scored_at=row.scored_at,
             )
         )  # fmt: skip
 
@@ -191,7 +220,7 @@ def scored_positions(row: Result) -> list[ScoredPosition]:
 
 
 def _positions_summary(items: Any) -> list[list[Any]]:
-    return [[item.position, round(item.marks, 6), item.pending] for item in items]
+    return [[item.position, round(item.marks, 6), item.pending, item.void] for item in items]
 
 
 def stored_summary(row: Result) -> dict[str, Any]:
@@ -222,6 +251,7 @@ def record(attempt: Attempt) -> Result:
     db.session.add(row)
     db.session.flush()
     _add_positions(row, attempt, result)
+    _add_revision(row, "scored")
     db.session.flush()
     audit.record(
         "result.scored", actor=None, subject_type="attempt", subject_id=attempt.id,
@@ -329,6 +359,26 @@ def rescore(
     return row
 
 
+CAUSES = {
+    "result.recomputed": "recomputed", "result.marked": "marked",
+    "result.amended": "amended", "result.rekeyed": "rekeyed",
+}  # fmt: skip
+
+
+def _add_revision(
+    row: Result, cause: str, *, reason: str = "", decision_id: int | None = None,
+    actor: User | None = None,
+) -> None:  # fmt: skip
+    db.session.add(
+        ResultRevision(
+            result_id=row.id, revision=row.revision, raw=row.raw, maximum=row.maximum,
+            cut=row.cut, passed=row.passed, cause=cause, reason=reason,
+            key_decision_id=decision_id, actor_id=actor.id if actor else None,
+            at=row.scored_at,
+        )
+    )  # fmt: skip
+
+
 def _store_change(
     attempt: Attempt, row: Result | None, result: AttemptResult,
     before: dict[str, Any] | None, actor: User | None,
@@ -341,6 +391,11 @@ def _store_change(
     row.revision += 1
     db.session.flush()
     _add_positions(row, attempt, result)
+    details = details or {}
+    _add_revision(
+        row, CAUSES.get(action, "recomputed"), reason=str(details.get("reason") or ""),
+        decision_id=details.get("key_decision_id"), actor=actor,
+    )  # fmt: skip
     audit.record(
         action, actor=actor, subject_type="attempt", subject_id=attempt.id,
         details={

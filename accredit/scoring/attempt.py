@@ -24,6 +24,20 @@ class ScoringError(ValueError):
 
 
 @dataclass(frozen=True)
+class Adjustment:
+    """A key decision on an item, applied when scoring: never an edit of the item or answer.
+
+    ``rekey`` scores against ``key`` instead of the item's own key; ``keys`` accepts
+    any of ``keys``; ``credit`` gives every candidate full marks; ``void`` removes
+    the item from the score, the maximum and the Angoff cut; ``keep`` changes nothing.
+    """
+
+    decision: str  # keep | rekey | keys | credit | void
+    key: Any = None
+    keys: tuple[Any, ...] = ()
+
+
+@dataclass(frozen=True)
 class FormItem:
     """One position of a frozen form, with everything scoring needs."""
 
@@ -32,6 +46,11 @@ class FormItem:
     version: int
     content: Mapping[str, Any]
     pretest: bool = False
+    adjustment: Adjustment | None = None
+
+    @property
+    def void(self) -> bool:
+        return self.adjustment is not None and self.adjustment.decision == "void"
 
     @property
     def competencies(self) -> tuple[str, ...]:
@@ -78,14 +97,18 @@ class ItemResult:
     pending: bool
     pretest: bool
     competencies: tuple[str, ...]
+    void: bool = False
 
     def as_json(self) -> dict[str, Any]:
-        return {
+        body = {
             "position": self.position, "item": self.item, "version": self.version,
             "key": self.key, "answer": self.answer, "marks": self.marks,
             "max_marks": self.max_marks, "pending": self.pending, "pretest": self.pretest,
             "competencies": list(self.competencies),
         }  # fmt: skip
+        if self.void:
+            body["void"] = True
+        return body
 
 
 @dataclass(frozen=True)
@@ -175,7 +198,7 @@ def score_attempt(
     """Score an attempt. ``marks`` holds assessors' marks for written items, by position."""
     marks = marks or {}
     items = tuple(_score(slot, responses.get(slot.position), marks) for slot in form)
-    scored = [item for item in items if not item.pretest]
+    scored = [item for item in items if not item.pretest and not item.void]
     return AttemptResult(
         raw=sum(item.marks for item in scored),
         maximum=sum(item.max_marks for item in scored),
@@ -189,15 +212,40 @@ def score_attempt(
 
 def _score(slot: FormItem, answer: Any, marks: Mapping[int, float]) -> ItemResult:
     content = slot.content
-    result: ItemScore = score_item(content, answer)
+    key = content.get("key", content.get("accepted"))
+    result, key = _adjusted(slot, answer, key)
     if result.pending and slot.position in marks:
         earned = min(max(0.0, float(marks[slot.position])), result.max_marks)
         result = ItemScore(earned, result.max_marks)
-    key = content.get("key", content.get("accepted"))
     return ItemResult(
         slot.position, slot.item, slot.version, key, answer, result.marks, result.max_marks,
-        result.pending, slot.pretest, slot.competencies,
+        result.pending, slot.pretest, slot.competencies, slot.void,
     )  # fmt: skip
+
+
+def _with_key(content: Mapping[str, Any], key: Any) -> dict[str, Any]:
+    field = "accepted" if content["type"] == "text" else "key"
+    return {**content, field: key}
+
+
+def _adjusted(slot: FormItem, answer: Any, key: Any) -> tuple[ItemScore, Any]:
+    """Score one position under its key decision; return the score and the key it used."""
+    content, adjustment = slot.content, slot.adjustment
+    decision = adjustment.decision if adjustment else "keep"
+    if decision == "rekey" and adjustment is not None:
+        return score_item(_with_key(content, adjustment.key), answer), adjustment.key
+    if decision == "keys" and adjustment is not None:
+        if content["type"] == "text":  # a text item's key is already a list of answers
+            accepted = list(adjustment.keys)
+            return score_item(_with_key(content, accepted), answer), accepted
+        scores = [score_item(_with_key(content, k), answer) for k in adjustment.keys]
+        return max(scores, key=lambda score: score.marks), list(adjustment.keys)
+    if decision == "credit":
+        worth = max_marks(content)
+        return ItemScore(worth, worth), key
+    if decision == "void":
+        return ItemScore(0.0, max_marks(content)), key
+    return score_item(content, answer), key
 
 
 def profile(scored: Sequence[ItemResult], rules: Rules) -> tuple[StatementResult, ...]:
@@ -227,7 +275,7 @@ def profile(scored: Sequence[ItemResult], rules: Rules) -> tuple[StatementResult
 
 def pass_mark(form: Sequence[FormItem], rules: Rules) -> Cut:
     """Return this form's cut score: a fixed percentage, or modified Angoff computed per form."""
-    scored = [slot for slot in form if not slot.pretest]
+    scored = [slot for slot in form if not slot.pretest and not slot.void]
     maximum = sum(slot.max_marks for slot in scored)
     if rules.pass_method == "fixed":  # noqa: S105 (a method name, not a password)
         percent = float(rules.pass_percent or 0)

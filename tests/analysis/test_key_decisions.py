@@ -1,0 +1,138 @@
+"""Key decisions: a dry run names exactly whose outcome flips; committing changes exactly
+those results, each with the decision's reason; voiding removes the item from score, maximum
+and cut; nothing is edited and recompute agrees afterwards."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from accredit import audit
+from accredit.analysis import keys
+from accredit.errors import NotFound
+from accredit.models import AuditEvent, ItemVersion
+from accredit.models.delivery import Response
+from accredit.models.results import KeyDecision, Result, ResultRevision, ScoredPosition
+from accredit.results import service as results
+from tests.cohort import KEY, MISKEYED, import_cohort, sit_cohort
+
+
+@pytest.fixture
+def cohort(db, tmp_path, make_user):
+    import_cohort(tmp_path)
+    return sit_cohort(make_user, 60)
+
+
+def stored(db):
+    return {
+        row.attempt_id: (row.raw, row.maximum, row.cut, row.passed, row.revision)
+        for row in db.session.scalars(select(Result))
+    }
+
+
+def test_rekeying_the_miskeyed_item_changes_exactly_the_dry_runs_results(db, cohort, runner):
+    before = stored(db)
+    responses_before = db.session.scalar(select(func.count()).select_from(Response))
+    versions_before = [v.content["key"] for v in db.session.scalars(select(ItemVersion))]
+
+    shown = runner.invoke(
+        args=["keys", "decide", "--assessment", KEY, "--item", MISKEYED, "--decision", "rekey",
+              "--key", "b", "--reason", "The key was a distractor", "--dry-run"]
+    )  # fmt: skip
+    assert shown.exit_code == 0, shown.output
+    assert "Dry run: nothing was changed." in shown.output
+    assert stored(db) == before
+    preview = keys.dry_run(keys.propose(KEY, MISKEYED, "rekey", key="b", reason="x"))
+    assert preview.affected == 60
+    assert preview.fail_to_pass > 0, "strong candidates chose b, and were marked down for it"
+    assert f"{preview.fail_to_pass} fail to pass" in shown.output
+    flipped = {c.attempt_id for c in preview.changes if c.flip}
+    for attempt_id in flipped:
+        assert f"attempt {attempt_id} " in shown.output
+
+    done = runner.invoke(
+        args=["keys", "decide", "--assessment", KEY, "--item", MISKEYED, "--decision", "rekey",
+              "--key", "b", "--reason", "The key was a distractor"]
+    )  # fmt: skip
+    assert done.exit_code == 0, done.output
+
+    after = stored(db)
+    changed = {a for a in after if after[a][:4] != before[a][:4]}
+    assert changed == {c.attempt_id for c in preview.changes}
+    for change in preview.changes:
+        raw, _maximum, _cut, passed, revision = after[change.attempt_id]
+        assert (raw, passed) == (change.new_raw, change.new_passed)
+        assert revision == before[change.attempt_id][4] + 1
+    revisions = db.session.scalars(select(ResultRevision).filter_by(cause="rekeyed")).all()
+    assert len(revisions) == len(preview.changes)
+    assert {r.reason for r in revisions} == {"The key was a distractor"}
+    decision = db.session.scalar(select(KeyDecision))
+    assert all(r.key_decision_id == decision.id for r in revisions)
+    assert db.session.scalar(select(func.count()).select_from(Response)) == responses_before
+    assert [v.content["key"] for v in db.session.scalars(select(ItemVersion))] == versions_before
+    assert audit.verify()[1] is None
+    assert len(db.session.scalars(select(AuditEvent).filter_by(action="result.rekeyed")).all()) \
+        == len(preview.changes)  # fmt: skip
+    assert results.recompute()[1] == []
+
+
+def test_voiding_removes_the_item_from_score_maximum_and_angoff_cut(db, tmp_path, make_user):
+    import_cohort(tmp_path, pass_mark={"method": "angoff"})
+    sit_cohort(make_user, 20)
+    before = stored(db)
+
+    keys.commit(keys.propose(KEY, MISKEYED, "void", reason="Miskeyed and ambiguous"), actor=None)
+    db.session.commit()
+
+    for attempt_id, (raw, maximum, cut, _passed, _revision) in stored(db).items():
+        old_raw, old_max, old_cut, *_ = before[attempt_id]
+        assert maximum == old_max - 1
+        assert cut == pytest.approx(old_cut - 0.55), "the item's mean Angoff rating leaves the cut"
+        assert raw in (old_raw, old_raw - 1)
+    assert results.recompute()[1] == []
+    positions = db.session.scalars(
+        select(ScoredPosition).where(ScoredPosition.void.is_(True))
+    ).all()
+    assert len(positions) == 20
+
+
+def test_credit_and_several_keys(db, cohort):
+    keys.commit(keys.propose(KEY, MISKEYED, "keys", key=["a", "b"], reason="Both defensible"),
+                actor=None)  # fmt: skip
+    db.session.commit()
+    assert results.recompute()[1] == []
+    credited = keys.commit(keys.propose(KEY, "co-01", "credit", reason="Stem was unclear"),
+                           actor=None)[1]  # fmt: skip
+    db.session.commit()
+    assert all(c.new_raw >= c.old_raw for c in credited.changes)
+    assert results.recompute()[1] == []
+
+
+@pytest.mark.parametrize(
+    ("decision", "key", "message"),
+    [
+        ("rekey", "z", "one of the options"),
+        ("keys", ["a"], "at least two keys"),
+        ("void", "a", "takes no key"),
+        ("shrug", None, "A decision is one of"),
+    ],
+)
+def test_a_bad_decision_is_refused_and_names_the_problem(db, cohort, decision, key, message):
+    with pytest.raises(keys.InvalidKeyDecision, match=message):
+        keys.propose(KEY, MISKEYED, decision, key=key, reason="because")
+
+
+def test_a_decision_needs_a_reason_an_item_and_an_assessment(db, cohort):
+    with pytest.raises(keys.InvalidKeyDecision, match="reason"):
+        keys.propose(KEY, MISKEYED, "void", reason="  ")
+    with pytest.raises(NotFound):
+        keys.propose(KEY, "no-such-item", "void", reason="x")
+    with pytest.raises(NotFound):
+        keys.propose("no-such-test", MISKEYED, "void", reason="x")
+
+
+def test_only_a_lead_assessor_or_an_administrator_decides(db, cohort, make_user):
+    proposal = keys.propose(KEY, MISKEYED, "void", reason="x")
+    with pytest.raises(keys.NotAllowed):
+        keys.commit(proposal, actor=make_user("assessor"))
+    keys.commit(proposal, actor=make_user("admin"))
