@@ -467,6 +467,16 @@ def analysis_run(assessment_key: str, as_json: bool, all_attempts: bool) -> None
             click.echo(f"  {item_flags.item:12} {flag.severity:4} {flag.code:24} {flag.message}")
 
 
+@analysis_cli.command("sign-off")
+@click.option("--assessment", "assessment_key", required=True, help="The assessment.")
+@click.option("--note", default="", help="What the review found; recorded with the sign-off.")
+@transaction
+def analysis_sign_off(assessment_key: str, note: str) -> None:
+    """Sign off the assessment's item analysis, so its results may be released after moderation."""
+    row = analysis.sign_off(assessment_key, actor=None, note=note)
+    click.echo(f"Signed off the item analysis of {assessment_key} over {row.attempts} attempts.")
+
+
 @keys_cli.command("decide")
 @click.option("--assessment", "assessment_key", required=True, help="The assessment.")
 @click.option("--item", "item_key", required=True, help="The item's id.")

@@ -15,7 +15,7 @@ import yaml
 from accredit.catalogue.importer import import_tree
 from accredit.delivery import service as delivery
 from accredit.extensions import db
-from accredit.models import User
+from accredit.models import Item, User
 from accredit.models.delivery import Attempt
 from tests.sitting import FRAMEWORK
 
@@ -79,7 +79,8 @@ def sit_cohort(make_user: Callable[..., User], size: int, seed: int = 7) -> list
         delivery.enrol(candidate, KEY, actor=None)
         attempt, _ = delivery.start_attempt(candidate, KEY)
         for slot in attempt.items:
-            difficulty = -1 + 2 * (slot.item_id % ITEMS) / (ITEMS - 1)
+            number = int(db.session.get_one(Item, slot.item_id).key[-2:])
+            difficulty = -1 + 2 * number / (ITEMS - 1)
             right = 1 / (1 + math.exp(-1.7 * (ability - difficulty)))
             wrong = [option for option in slot.option_order if option != TRUE_ANSWER]
             choice = TRUE_ANSWER if chance.random() < right else chance.choice(wrong)

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from accredit import audit
+from accredit.analysis import service as analysis
 from accredit.errors import NotFound
 from accredit.marking import service as marking
 from accredit.marking.rules import IllegalTransition, InvalidMarks, ScriptState
@@ -321,6 +322,7 @@ class TestModeration:
         assert len(pending) == 2
         for fact in pending:
             marking.moderate(fact.result.id, "ratify", reason="", score=None, actor=world.lead)
+        analysis.sign_off("mini-written", actor=world.lead)
         released = marking.release("mini-written", actor=world.lead, reason="Moderated")
         db.session.commit()
 
@@ -394,6 +396,7 @@ def test_every_step_is_audited_and_the_chain_verifies(db, world):
     mark(db, script_id, "third", TOP, reason="Meets every criterion")
     row = db.session.scalar(select(Result).filter_by(attempt_id=attempt.id))
     marking.moderate(row.id, "ratify", reason="", score=None, actor=world.lead)
+    analysis.sign_off("mini-written", actor=world.lead)
     marking.release("mini-written", actor=world.lead, reason="Moderated")
     db.session.commit()
 

@@ -11,13 +11,15 @@ as zero.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from accredit import audit, clock
 from accredit.analysis.psychometrics import (
     Analysis,
     CandidateSpec,
@@ -30,12 +32,12 @@ from accredit.analysis.psychometrics import (
     flag_items,
 )
 from accredit.catalogue.queries import spec_of
-from accredit.errors import NotFound
+from accredit.errors import Conflict, DomainError, NotFound
 from accredit.extensions import db
-from accredit.models import Assessment, AssessmentVersion, Item, ItemVersion
+from accredit.models import Assessment, AssessmentVersion, Item, ItemVersion, Role, User
 from accredit.models.delivery import Attempt, AttemptItem
 from accredit.models.marking import AgreedMark, CriterionMark
-from accredit.models.results import Result, ScoredPosition
+from accredit.models.results import AnalysisSignOff, KeyDecision, Result, ScoredPosition
 
 
 @dataclass(frozen=True)
@@ -216,3 +218,77 @@ def _criterion_marks(attempts: list[int]) -> dict[tuple[int, int], dict[str, flo
             name: sum(by_mark[i].get(name, 0.0) for i in ids) / len(ids) for name in names
         }
     return result
+
+
+class NotSignedOff(Conflict):
+    code = "not_signed_off"
+
+
+class SignOffRefused(DomainError):
+    code = "forbidden"
+    status = 403
+
+
+def latest_sign_off(assessment_key: str) -> AnalysisSignOff | None:
+    return db.session.scalar(
+        select(AnalysisSignOff)
+        .join(Assessment, Assessment.id == AnalysisSignOff.assessment_id)
+        .where(Assessment.key == assessment_key)
+        .order_by(AnalysisSignOff.signed_at.desc(), AnalysisSignOff.id.desc())
+        .limit(1)
+    )
+
+
+def sign_off_stale_because(assessment_key: str) -> str | None:
+    """Why the assessment's item analysis is not signed off as things stand, or None if it is.
+
+    A sign-off covers the attempts and key decisions there were when it was made:
+    a later submission or decision needs the analysis reviewed again.
+    """
+    assessment, _version = _assessment(assessment_key)
+    signed = latest_sign_off(assessment_key)
+    if signed is None:
+        return "The item analysis has not been signed off"
+    last_submitted = db.session.scalar(
+        select(func.max(Attempt.submitted_at))
+        .join(AssessmentVersion, AssessmentVersion.id == Attempt.assessment_version_id)
+        .where(AssessmentVersion.assessment_id == assessment.id)
+    )
+    last_decided = db.session.scalar(
+        select(func.max(KeyDecision.decided_at)).where(KeyDecision.assessment_id == assessment.id)
+    )
+    if last_submitted is not None and last_submitted > signed.signed_at:
+        return "Attempts were submitted after the item analysis was signed off"
+    if last_decided is not None and last_decided > signed.signed_at:
+        return "A key decision was made after the item analysis was signed off"
+    return None
+
+
+def ensure_signed_off(assessment_key: str) -> None:
+    """Refuse to go on while the assessment's item analysis is not signed off."""
+    why = sign_off_stale_because(assessment_key)
+    if why is not None:
+        raise NotSignedOff(f"{why}: a lead assessor signs it off before results are released")
+
+
+def sign_off(assessment_key: str, *, actor: User | None, note: str = "") -> AnalysisSignOff:
+    """A lead assessor (or administrator) signs off the analysis; the statistics are kept."""
+    if actor is not None and not (
+        (actor.has_role(Role.ASSESSOR) and actor.lead_assessor) or actor.has_role(Role.ADMIN)
+    ):
+        raise SignOffRefused("Only a lead assessor or an administrator signs off item analysis")
+    assessment, _version = _assessment(assessment_key)
+    done = run(assessment_key)
+    row = AnalysisSignOff(
+        assessment_id=assessment.id, attempts=done.attempts,
+        statistics=json.loads(json.dumps(done.as_json(), default=str)), note=note.strip(),
+        signed_by_id=actor.id if actor else None, signed_at=clock.now(),
+    )  # fmt: skip
+    db.session.add(row)
+    db.session.flush()
+    flagged = [flags.item for flags in done.flags.items if flags.hard]
+    audit.record(
+        "analysis.signed_off", actor=actor, subject_type="assessment", subject_id=assessment_key,
+        details={"attempts": done.attempts, "hard_flags": flagged, "note": row.note},
+    )  # fmt: skip
+    return row

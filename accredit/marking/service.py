@@ -23,6 +23,7 @@ from sqlalchemy import Select, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from accredit import audit
+from accredit.analysis import service as analysis
 from accredit.banks.schema import MarkingRules
 from accredit.catalogue.queries import assessments as current_assessments
 from accredit.catalogue.queries import spec_of
@@ -896,7 +897,8 @@ class Released:
 
 
 def release(assessment_key: str, *, actor: User | None, reason: str) -> Released:
-    """Release an after-moderation assessment's results, once every one is ratified or withheld."""
+    """Release an after-moderation assessment's results, once every one is ratified or withheld
+    and the item analysis is signed off."""
     _ensure_lead(actor)
     facts = result_facts(assessment_key)
     waiting = Counter(
@@ -907,6 +909,7 @@ def release(assessment_key: str, *, actor: User | None, reason: str) -> Released
             f"{count} {stage.replace('_', ' ')}" for stage, count in waiting.items()
         )
         raise NotReady(f"Results are released once every one is ratified or withheld: {described}")
+    analysis.ensure_signed_off(assessment_key)
     released = withheld = 0
     for fact in facts:
         if fact.stage == "ratified":

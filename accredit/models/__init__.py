@@ -25,11 +25,18 @@ from accredit.models.marking import (
     ModerationSample,
 )
 from accredit.models.people import LoginAttempt, Organisation, Role, User
-from accredit.models.results import KeyDecision, Result, ResultRevision, ScoredPosition
+from accredit.models.results import (
+    AnalysisSignOff,
+    KeyDecision,
+    Result,
+    ResultRevision,
+    ScoredPosition,
+)
 
 __all__ = [
     "AgreedMark",
     "Allocation",
+    "AnalysisSignOff",
     "Assessment",
     "AssessmentVersion",
     "Attempt",

@@ -163,3 +163,18 @@ class KeyDecision(Base):
     reason: Mapped[str] = mapped_column(Text)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     decided_at: Mapped[datetime]
+
+
+class AnalysisSignOff(Base):
+    """A lead assessor's sign-off of an assessment's item analysis, with the statistics as
+    they were. Results released after moderation wait for one that is not stale."""
+
+    __tablename__ = "analysis_signoffs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("assessments.id"), index=True)
+    attempts: Mapped[int]
+    statistics: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    signed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    signed_at: Mapped[datetime]

@@ -9,6 +9,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from accredit.analysis import service as analysis
 from accredit.marking import queries as views
 from accredit.marking import service as marking
 from accredit.marking.rules import InvalidMarks
@@ -161,8 +162,10 @@ def discrepancies() -> str:
 def moderation() -> str:
     _lead()
     groups = [
-        (key, title, marking.result_facts(key)) for key, title in marking.moderated_assessments()
-    ]
+        (key, title, marking.result_facts(key), analysis.sign_off_stale_because(key),
+         analysis.latest_sign_off(key))
+        for key, title in marking.moderated_assessments()
+    ]  # fmt: skip
     return render_template("assessor/moderation.html", groups=groups)
 
 
@@ -214,6 +217,15 @@ def draw_sample(assessment_key: str) -> Response:
     flash(
         f"{len(drawn)} results drawn for moderation; {ratified} ratified as they stand.", "success"
     )
+    return redirect(url_for("assessor.moderation"))
+
+
+@bp.route("/moderation/<assessment_key>/sign-off", methods=["POST"])
+@lead_assessor_only
+def sign_off(assessment_key: str) -> Response:
+    lead = _lead()
+    row = analysis.sign_off(assessment_key, actor=lead, note=request.form.get("note", ""))
+    flash(f"The item analysis over {row.attempts} attempts is signed off.", "success")
     return redirect(url_for("assessor.moderation"))
 
 

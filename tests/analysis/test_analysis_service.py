@@ -68,3 +68,41 @@ def test_an_unknown_assessment_is_a_clear_error(db, runner):
     result = runner.invoke(args=["analysis", "run", "--assessment", "nope"])
     assert result.exit_code == 1
     assert "No assessment nope" in result.output
+
+
+def test_release_after_moderation_waits_for_a_current_sign_off(db, tmp_path, make_user, runner):
+    from accredit.analysis.service import NotSignedOff
+    from accredit.marking import service as marking
+
+    import_cohort(tmp_path, results={"release": "after_moderation"})
+    sit_cohort(make_user, 12)
+    lead = make_user("assessor")
+    lead.lead_assessor = True
+    db.session.commit()
+    for fact in marking.result_facts(KEY):
+        marking.moderate(fact.result.id, "ratify", reason="", score=None, actor=lead)
+    db.session.commit()
+
+    with pytest.raises(NotSignedOff, match="has not been signed off"):
+        marking.release(KEY, actor=lead, reason="r")
+    refused = runner.invoke(args=["results", "release", "--assessment", KEY])
+    assert refused.exit_code == 1
+    assert "signed off" in refused.output
+
+    signed = analysis.sign_off(KEY, actor=lead, note="Item co-07 rekeyed")
+    assert signed.attempts == 12
+    assert signed.statistics["items"][0]["n"] == 12, "the statistics as they were are kept"
+    sit_cohort(make_user, 1, seed=99)  # a late submission makes the sign-off stale
+    for fact in marking.result_facts(KEY):
+        if fact.stage in ("in_moderation", "agreed"):
+            marking.moderate(fact.result.id, "ratify", reason="", score=None, actor=lead)
+    with pytest.raises(NotSignedOff, match="submitted after"):
+        marking.release(KEY, actor=lead, reason="r")
+    analysis.sign_off(KEY, actor=lead)
+    assert marking.release(KEY, actor=lead, reason="r").released == 13
+
+
+def test_only_a_lead_or_an_administrator_signs_off(db, cohort, make_user):
+    with pytest.raises(analysis.SignOffRefused):
+        analysis.sign_off(KEY, actor=make_user("assessor"))
+    assert analysis.sign_off(KEY, actor=make_user("admin")).attempts == 80

@@ -191,6 +191,12 @@ def test_written_answer_marked_blind_moderated_and_released(
     expect(lead.locator(".govuk-notification-banner").first).to_contain_text(
         "decision has been recorded"
     )
+    assert "Release results" not in lead.content(), "the item analysis is not signed off yet"
+    lead.locator(f"#note-{KEY}").fill("No item flagged as miskeyed")
+    lead.get_by_role(
+        "button", name=re.compile(r"Sign off the item analysis of Practice leader")
+    ).click()
+    expect(lead.locator(".govuk-notification-banner").first).to_contain_text("signed off")
     lead.get_by_role("button", name=re.compile("Release results")).click()
     expect(lead.locator(".govuk-notification-banner").first).to_contain_text("1 results released")
     lead.context.close()

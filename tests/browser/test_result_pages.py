@@ -42,6 +42,8 @@ def released(app, runner, app_server, page: Page) -> int:
     for fact in marking.result_facts("kssp-accreditation"):
         marking.moderate(fact.result.id, "ratify", reason="", score=None, actor=lead)
     db.session.commit()
+    signed = runner.invoke(args=["analysis", "sign-off", "--assessment", "kssp-accreditation"])
+    assert signed.exit_code == 0, signed.output
     result = runner.invoke(args=["results", "release", "--assessment", "kssp-accreditation"])
     assert "Released 1 results" in result.output
     return attempt_id

@@ -9,6 +9,7 @@ import statistics
 import pytest
 from sqlalchemy import select
 
+from accredit.analysis import service as analysis
 from accredit.catalogue.importer import import_tree
 from accredit.delivery import service
 from accredit.marking import service as marking
@@ -121,6 +122,7 @@ def moderate_everything(key, lead):
     for fact in marking.result_facts(key):
         if fact.stage == "in_moderation":
             marking.moderate(fact.result.id, "ratify", reason="", score=None, actor=lead)
+    analysis.sign_off(key, actor=lead, note="Reviewed")
     db_session().commit()
 
 
@@ -270,6 +272,11 @@ def test_a_lead_assessor_moderates_and_releases_a_moderated_result(
         lead.post(f"/assessor/moderation/results/{row.id}",
                   data={"csrf_token": token, "decision": "ratify"})  # fmt: skip
     assert candidate_client.get(f"/api/v1/attempts/{attempt_id}/result").status_code == 403
+    refused = lead.post("/assessor/moderation/mini-moderated/release", data={"csrf_token": token})
+    assert refused.status_code == 409, "the item analysis is not signed off"
+    assert "signed off" in text(refused)
+    signed = lead.post("/assessor/moderation/mini-moderated/sign-off", data={"csrf_token": token})
+    assert signed.status_code == 302
     released = lead.post("/assessor/moderation/mini-moderated/release", data={"csrf_token": token})
     assert released.status_code == 302
     assert candidate_client.get(f"/api/v1/attempts/{attempt_id}/result").status_code == 200

@@ -1,4 +1,4 @@
-"""Key decisions and result revisions: rescoring as facts, and each result's history.
+"""Key decisions, result revisions and analysis sign-offs: rescoring as facts, and each result's history.
 
 A key decision is a new key version for an item in an assessment (keep, rekey,
 accept several keys, credit everyone, void); stored responses and item
@@ -63,6 +63,21 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_result_revisions')),
     sa.UniqueConstraint('result_id', 'revision', name='uq_result_revisions')
     )
+    op.create_table('analysis_signoffs',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('assessment_id', sa.Integer(), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('statistics', sa.JSON().with_variant(postgresql.JSONB(), 'postgresql'), nullable=False),
+    sa.Column('note', sa.Text(), server_default='', nullable=False),
+    sa.Column('signed_by_id', sa.Integer(), nullable=True),
+    sa.Column('signed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['assessment_id'], ['assessments.id'], name=op.f('fk_analysis_signoffs_assessment_id_assessments')),
+    sa.ForeignKeyConstraint(['signed_by_id'], ['users.id'], name=op.f('fk_analysis_signoffs_signed_by_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_analysis_signoffs'))
+    )
+    with op.batch_alter_table('analysis_signoffs', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_analysis_signoffs_assessment_id'), ['assessment_id'], unique=False)
+
     with op.batch_alter_table('scored_positions', schema=None) as batch_op:
         batch_op.add_column(sa.Column('void', sa.Boolean(), server_default=sa.false(), nullable=False))
     _backfill()
@@ -83,6 +98,10 @@ def downgrade():
         batch_op.drop_column('void')
 
     op.drop_table('result_revisions')
+    with op.batch_alter_table('analysis_signoffs', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_analysis_signoffs_assessment_id'))
+
+    op.drop_table('analysis_signoffs')
     with op.batch_alter_table('key_decisions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_key_decisions_assessment_id'))
 
