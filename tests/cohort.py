@@ -71,7 +71,6 @@ def sit_cohort(make_user: Callable[..., User], size: int, seed: int = 7) -> list
     ability and the item's difficulty (spread from -1 to 1), and a random wrong
     option otherwise, so every item discriminates as real items should.
     """
-    chance = random.Random(seed)
     attempts = []
     for n in range(size):
         ability = -2 + 4 * n / max(1, size - 1)
@@ -79,10 +78,12 @@ def sit_cohort(make_user: Callable[..., User], size: int, seed: int = 7) -> list
         delivery.enrol(candidate, KEY, actor=None)
         attempt, _ = delivery.start_attempt(candidate, KEY)
         for slot in attempt.items:
-            number = int(db.session.get_one(Item, slot.item_id).key[-2:])
-            difficulty = -1 + 2 * number / (ITEMS - 1)
+            item_key = db.session.get_one(Item, slot.item_id).key
+            difficulty = -1 + 2 * int(item_key[-2:]) / (ITEMS - 1)
             right = 1 / (1 + math.exp(-1.7 * (ability - difficulty)))
-            wrong = [option for option in slot.option_order if option != TRUE_ANSWER]
+            # Seeded by candidate and item, so shuffled forms give the same answers every run.
+            chance = random.Random(f"{seed}:{n}:{item_key}")
+            wrong = sorted(option for option in slot.option_order if option != TRUE_ANSWER)
             choice = TRUE_ANSWER if chance.random() < right else chance.choice(wrong)
             delivery.save_answer(candidate, attempt.id, slot.position, choice, 1)
         delivery.submit(candidate, attempt)

@@ -6,6 +6,7 @@ accreditation test can draw (``accreditation_eligible_item_ids``).
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -15,10 +16,10 @@ from sqlalchemy import select
 from accredit.catalogue.presentation import candidate_view
 from accredit.catalogue.queries import accreditation_eligible_item_ids
 from accredit.extensions import db
-from accredit.models import AssessmentVersion, ItemVersion, User
+from accredit.models import AssessmentVersion, Item, ItemVersion, User
 from accredit.models.delivery import Attempt, AttemptItem, Response
 from accredit.models.marking import AgreedMark, CriterionMark, ModerationDecision
-from accredit.models.results import Result
+from accredit.models.results import KeyDecision, Result, ResultRevision
 from accredit.results.service import scored_positions
 from accredit.scoring.items import ItemScore, score_item
 
@@ -197,6 +198,65 @@ def _criterion_marks(agreed: AgreedMark) -> dict[str, float]:
         name: sum(criteria.get(name, 0.0) for criteria in marks.values()) / len(marks)
         for name in names
     }
+
+
+@dataclass(frozen=True)
+class Amendment:
+    """A change to a released result: what it came to and why."""
+
+    at: datetime
+    cause: str
+    reason: str
+    old_raw: float
+    new_raw: float
+    old_maximum: float
+    new_maximum: float
+    old_passed: bool | None
+    new_passed: bool | None
+    item: str | None
+    decision: str | None
+
+    @property
+    def summary(self) -> str:
+        if self.cause == "rekeyed":
+            what = {
+                "void": "A question was removed from the test",
+                "credit": "Everyone was given the marks for a question",
+                "keys": "A question now accepts more than one answer",
+                "rekey": "A question's answer key was corrected",
+                "keep": "A question was reviewed",
+            }.get(self.decision or "", "A question's marking changed")
+        elif self.cause == "amended":
+            what = "Your written answer's marks were changed at moderation"
+        else:
+            what = "Your result was recalculated"
+        return what
+
+
+def amendments_after_release(row: Result) -> list[Amendment]:
+    """Changes to a result after it was released, oldest first. Writes nothing."""
+    if row.released_at is None:
+        return []
+    revisions = list(
+        db.session.execute(
+            select(ResultRevision, KeyDecision.decision, Item.key)
+            .outerjoin(KeyDecision, KeyDecision.id == ResultRevision.key_decision_id)
+            .outerjoin(Item, Item.id == KeyDecision.item_id)
+            .where(ResultRevision.result_id == row.id)
+            .order_by(ResultRevision.revision)
+        ).all()
+    )
+    shown = []
+    for (before, _d, _i), (after, decision, item) in itertools.pairwise(revisions):
+        if after.at <= row.released_at:
+            continue
+        shown.append(
+            Amendment(
+                after.at, after.cause, after.reason, before.raw, after.raw, before.maximum,
+                after.maximum, before.passed, after.passed, item, decision,
+            )
+        )  # fmt: skip
+    return shown
 
 
 def practice_review(attempt: Attempt) -> list[dict[str, Any]] | None:

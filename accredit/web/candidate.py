@@ -308,6 +308,7 @@ def result(attempt_id: int) -> Response | str:
     return render_template(
         "candidate/result.html", attempt=attempt, spec=spec, result=row, review=review,
         written=results_queries.written_marks(row),
+        amendments=results_queries.amendments_after_release(row),
     )  # fmt: skip
 
 

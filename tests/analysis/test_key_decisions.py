@@ -44,8 +44,11 @@ def test_rekeying_the_miskeyed_item_changes_exactly_the_dry_runs_results(db, coh
     assert stored(db) == before
     preview = keys.dry_run(keys.propose(KEY, MISKEYED, "rekey", key="b", reason="x"))
     assert preview.affected == 60
-    assert preview.fail_to_pass > 0, "strong candidates chose b, and were marked down for it"
-    assert f"{preview.fail_to_pass} fail to pass" in shown.output
+    # Strong candidates chose b and were marked down for it; weak ones who guessed a gain.
+    assert preview.pass_to_fail + preview.fail_to_pass > 0
+    assert f"{preview.pass_to_fail} pass to fail, {preview.fail_to_pass} fail to pass" in (
+        shown.output
+    )
     flipped = {c.attempt_id for c in preview.changes if c.flip}
     for attempt_id in flipped:
         assert f"attempt {attempt_id} " in shown.output
@@ -136,3 +139,33 @@ def test_only_a_lead_assessor_or_an_administrator_decides(db, cohort, make_user)
     with pytest.raises(keys.NotAllowed):
         keys.commit(proposal, actor=make_user("assessor"))
     keys.commit(proposal, actor=make_user("admin"))
+
+
+def test_a_released_result_that_changes_tells_its_candidate_why(app, db, cohort, make_user):
+    from accredit.models import User
+    from tests.conftest import Auth
+
+    preview = keys.dry_run(keys.propose(KEY, MISKEYED, "rekey", key="b", reason="x"))
+    changed = next(c for c in preview.changes if c.flip)
+    unchanged = next(
+        r for r in db.session.scalars(select(Result))
+        if r.attempt_id not in {c.attempt_id for c in preview.changes}
+    )  # fmt: skip
+    keys.commit(keys.propose(KEY, MISKEYED, "rekey", key="b", reason="The key was a distractor"),
+                actor=None)  # fmt: skip
+    db.session.commit()
+
+    def page(attempt_id: int, candidate_id: int) -> str:
+        client = app.test_client()
+        Auth(client).login(db.session.get(User, candidate_id).email)
+        return client.get(f"/candidate/attempts/{attempt_id}/result").get_data(as_text=True)
+
+    shown = page(changed.attempt_id, changed.candidate_id)
+    assert "Your result was changed on" in shown
+    assert "answer key was corrected" in shown
+    assert "Why: The key was a distractor" in shown
+    before, after = ("passed", "not passed") if changed.old_passed else ("not passed", "passed")
+    assert f"your outcome from {before} to {after}" in shown
+    assert "Your result was changed" not in page(
+        unchanged.attempt_id, db.session.get(Result, unchanged.id).attempt.candidate_id
+    )
