@@ -102,6 +102,11 @@ class DryRun:
     def fail_to_pass(self) -> int:
         return sum(change.flip == "fail_to_pass" for change in self.changes)
 
+    @property
+    def flips_first(self) -> list[Change]:
+        """The changes, those that flip an outcome first."""
+        return sorted(self.changes, key=lambda change: (change.flip is None, change.attempt_id))
+
 
 def _may_decide(actor: User | None) -> None:
     if actor is None:

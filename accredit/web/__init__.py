@@ -8,6 +8,7 @@ from accredit import policy
 from accredit.web import (
     account,
     admin,
+    analysis,
     api,
     assessor,
     auth,
@@ -24,7 +25,7 @@ from accredit.web import (
     shell,
 )
 
-ROLE_BLUEPRINTS = (candidate.bp, assessor.bp, leader.bp, regulator.bp, admin.bp)
+ROLE_BLUEPRINTS = (candidate.bp, assessor.bp, analysis.bp, leader.bp, regulator.bp, admin.bp)
 
 
 def init_app(app: Flask) -> None:

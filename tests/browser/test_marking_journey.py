@@ -173,6 +173,17 @@ def test_written_answer_marked_blind_moderated_and_released(
         found = axe_violations(lead)
         assert not found, f"{name}:\n{describe(found)}"
     lead.screenshot(path=f"{SHOTS}/lead-queue.png", full_page=True)
+    lead.get_by_role("link", name="Item analysis", exact=True).first.click()
+    lead.get_by_role("link", name="Practice leader: practice-knowledge test").click()
+    expect(lead.get_by_role("heading", name="Test statistics")).to_be_visible()
+    found = axe_violations(lead)
+    assert not found, f"analysis:\n{describe(found)}"
+    lead.locator("tbody a").first.click()
+    expect(lead.get_by_role("heading", name="Decide this item's key")).to_be_visible()
+    found = axe_violations(lead)
+    assert not found, f"analysis item:\n{describe(found)}"
+    lead.screenshot(path=f"{SHOTS}/analysis-item.png", full_page=True)
+    lead.get_by_role("link", name="Marking queue", exact=True).first.click()
     lead.get_by_role("link", name="Moderation and release").click()
     expect(lead.get_by_role("heading", level=1)).to_have_text("Moderation and release")
     expect(lead.get_by_text("In moderation").first).to_be_visible()
