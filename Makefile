@@ -76,6 +76,7 @@ test: install $(STAMPS)/dev lint typecheck test-sqlite
 bench: install $(STAMPS)/dev
 	$(BIN)/python bench/banks.py
 	$(BIN)/python bench/scoring.py
+	$(BIN)/python bench/item_analysis.py
 	$(BIN)/python bench/exam_day.py
 
 clean:
