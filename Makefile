@@ -48,9 +48,11 @@ run: install
 	@echo "==> Creating the demo accounts"
 	@$(FLASK) demo
 	@echo "==> Closing attempts whose time has run out every 30 seconds, in the background"
+	@echo "==> Starting the background worker (rescoring after key decisions)"
 	@echo "==> Serving on http://127.0.0.1:$(PORT) (Ctrl-C to stop)"
 	@$(FLASK) attempts sweep --every 30 & sweeper=$$!; \
-	trap 'kill $$sweeper 2>/dev/null' EXIT INT TERM; \
+	$(FLASK) jobs worker --workers 2 & worker=$$!; \
+	trap 'kill $$sweeper $$worker 2>/dev/null' EXIT INT TERM; \
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 lint: $(STAMPS)/dev

@@ -26,6 +26,9 @@ from accredit.catalogue.importer import import_tree, record_failure, unexpected_
 from accredit.delivery import service as delivery
 from accredit.errors import DomainError
 from accredit.extensions import db
+from accredit.jobs import service as jobs
+from accredit.jobs import tasks
+from accredit.jobs.queue import huey
 from accredit.marking import service as marking
 from accredit.models import Assessment, Enrolment, Organisation, Result, Role, User
 from accredit.results import service as results
@@ -43,6 +46,7 @@ results_cli = AppGroup("results", help="Recompute and release results.")
 marking_cli = AppGroup("marking", help="Allocate written answers to markers and follow marking.")
 analysis_cli = AppGroup("analysis", help="Item analysis of an assessment's sittings.")
 keys_cli = AppGroup("keys", help="Decide an item's key: keep, rekey, several keys, credit, void.")
+jobs_cli = AppGroup("jobs", help="Run the background worker; look at jobs.")
 
 
 def transaction(command: F) -> F:
@@ -507,10 +511,13 @@ def keys_decide(
         db.session.rollback()
         click.echo("Dry run: nothing was changed.")
         return
-    made, _ = key_decisions.commit(proposal, actor=None)
+    made, _preview, job = key_decisions.commit(proposal, actor=None)
+    db.session.commit()
+    with click.progressbar(length=preview.affected, label="Rescoring") as bar:
+        tasks.run_rescore(job.id, progress=bar.update)
     click.echo(
         f"Recorded decision {made.version} on {item_key} and rescored "
-        f"{len(preview.changes)} results."
+        f"{key_decisions.changed_by(made.id)} results."
     )
 
 
@@ -529,6 +536,29 @@ def _print_dry_run(preview: key_decisions.DryRun) -> None:
             f"{change.new_cut:.2f}, {outcome[change.old_passed]} -> "
             f"{outcome[change.new_passed]}{' (released)' if change.released else ''}{flip}"
         )
+
+
+@jobs_cli.command("worker")
+@click.option("--workers", default=2, show_default=True, help="Threads running tasks.")
+def jobs_worker(workers: int) -> None:
+    """Run the background worker until stopped: rescoring after key decisions, and more."""
+    from flask import current_app
+
+    tasks.use_app(current_app._get_current_object())  # type: ignore[attr-defined]
+    click.echo(f"Worker running with {workers} threads (Ctrl-C to stop).")
+    huey.create_consumer(workers=workers, worker_type="thread").run()
+
+
+@jobs_cli.command("status")
+@click.argument("job_id", type=int)
+def jobs_status(job_id: int) -> None:
+    """Print a job's state and progress."""
+    try:
+        job = jobs.get(job_id)
+    except DomainError as error:
+        raise click.ClickException(error.message) from None
+    total = "?" if job.total is None else job.total
+    click.echo(f"Job {job.id} ({job.kind}): {job.state}, {job.done} of {total}. {job.message}")
 
 
 DEMO_ORGANISATIONS = [
@@ -609,7 +639,7 @@ def _demo_enrolments() -> None:
 def init_app(app: Flask) -> None:
     commands = (
         banks_cli, orgs_cli, users_cli, audit_cli, attempts_cli, results_cli, marking_cli,
-        analysis_cli, keys_cli, enrol, demo,
+        analysis_cli, keys_cli, jobs_cli, enrol, demo,
     )  # fmt: skip
     for command in commands:
         app.cli.add_command(command)

@@ -23,6 +23,7 @@ from sqlalchemy.engine import make_url
 
 from accredit import create_app
 from accredit.extensions import db as _db
+from accredit.jobs.queue import huey
 from accredit.models import AuditChainHead, Base, Organisation, User
 from accredit.models.audit import GENESIS_HASH
 
@@ -221,3 +222,9 @@ def csrf_token(client: FlaskClient, path: str) -> str | None:
 @pytest.fixture
 def auth(client: FlaskClient) -> Auth:
     return Auth(client)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def jobs_run_at_once() -> None:
+    """Background tasks run in process, when their transaction commits, as a worker would."""
+    huey.immediate = True

@@ -19,9 +19,11 @@ from sqlalchemy import func, select
 from accredit import audit, clock
 from accredit.errors import DomainError, NotFound
 from accredit.extensions import db
+from accredit.jobs import service as jobs
 from accredit.models import Assessment, AssessmentVersion, Item, ItemVersion, Role, User
 from accredit.models.delivery import Attempt, AttemptItem
-from accredit.models.results import KEY_DECISIONS, KeyDecision, Result
+from accredit.models.jobs import Job
+from accredit.models.results import KEY_DECISIONS, KeyDecision, Result, ResultRevision
 from accredit.results import service as results
 from accredit.scoring.attempt import Adjustment
 
@@ -218,8 +220,13 @@ def dry_run(proposal: Proposal) -> DryRun:
     return DryRun(proposal, len(affected), tuple(changes))
 
 
-def commit(proposal: Proposal, *, actor: User | None) -> tuple[KeyDecision, DryRun]:
-    """Record the decision and rescore every affected result, each as an audited revision."""
+def commit(proposal: Proposal, *, actor: User | None) -> tuple[KeyDecision, DryRun, Job]:
+    """Record the decision, and a job to rescore every result it affects.
+
+    The rescoring runs in the background (``accredit.jobs.tasks.run_rescore``),
+    each result as a new, audited revision naming the decision. The dry run
+    computed here is returned so the caller can say what is about to change.
+    """
     _may_decide(actor)
     preview = dry_run(proposal)
     version = (
@@ -247,13 +254,72 @@ def commit(proposal: Proposal, *, actor: User | None) -> tuple[KeyDecision, DryR
             "pass_to_fail": preview.pass_to_fail, "fail_to_pass": preview.fail_to_pass,
         },
     )  # fmt: skip
-    for change in preview.changes:
-        attempt = db.session.get_one(Attempt, change.attempt_id)
+    job = jobs.create(
+        "rescore",
+        {"decision_id": decision.id, "assessment": proposal.assessment.key,
+         "item": proposal.item.key},
+        actor=actor,
+    )  # fmt: skip
+    return decision, preview, job
+
+
+def _decision(decision_id: int) -> KeyDecision:
+    decision = db.session.get(KeyDecision, decision_id)
+    if decision is None:
+        raise NotFound("No such key decision")
+    return decision
+
+
+def affected_attempt_ids(decision_id: int) -> list[int]:
+    """Attempts of the decision's assessment with its item on their form, in order."""
+    decision = _decision(decision_id)
+    return list(
+        db.session.scalars(
+            select(Attempt.id)
+            .join(Result, Result.attempt_id == Attempt.id)
+            .join(AssessmentVersion, AssessmentVersion.id == Attempt.assessment_version_id)
+            .where(
+                AssessmentVersion.assessment_id == decision.assessment_id,
+                select(AttemptItem.id)
+                .where(AttemptItem.attempt_id == Attempt.id,
+                       AttemptItem.item_id == decision.item_id)
+                .exists(),
+            )
+            .order_by(Attempt.id)
+        )
+    )  # fmt: skip
+
+
+def rescore_for(decision_id: int, attempt_ids: list[int]) -> int:
+    """Rescore these attempts under the decision; return how many changed. Flushes only.
+
+    Safe to repeat: an attempt already rescored has nothing left to change.
+    """
+    decision = _decision(decision_id)
+    item = db.session.get_one(Item, decision.item_id)
+    actor = db.session.get(User, decision.decided_by_id) if decision.decided_by_id else None
+    changed = 0
+    for attempt_id in attempt_ids:
+        attempt = db.session.get_one(Attempt, attempt_id)
+        row = db.session.scalar(select(Result).filter_by(attempt_id=attempt_id))
+        before = row.revision if row else None
         results.rescore(
             attempt, action="result.rekeyed", actor=actor,
             details={
-                "reason": proposal.reason, "key_decision_id": decision.id,
-                "decision": proposal.decision, "item": proposal.item.key,
+                "reason": decision.reason, "key_decision_id": decision.id,
+                "decision": decision.decision, "item": item.key,
             },
         )  # fmt: skip
-    return decision, preview
+        changed += row is not None and row.revision != before
+    db.session.flush()
+    return changed
+
+
+def changed_by(decision_id: int) -> int:
+    """How many result revisions the decision has made so far."""
+    return (
+        db.session.scalar(
+            select(func.count()).select_from(ResultRevision).filter_by(key_decision_id=decision_id)
+        )
+        or 0
+    )

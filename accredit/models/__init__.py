@@ -16,6 +16,7 @@ from accredit.models.banks import (
 )
 from accredit.models.base import Base
 from accredit.models.delivery import Attempt, AttemptItem, Enrolment, Response
+from accredit.models.jobs import Job
 from accredit.models.marking import (
     AgreedMark,
     Allocation,
@@ -52,6 +53,7 @@ __all__ = [
     "ImportRun",
     "Item",
     "ItemVersion",
+    "Job",
     "KeyDecision",
     "LoginAttempt",
     "Mark",

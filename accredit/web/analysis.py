@@ -15,6 +15,8 @@ from accredit.analysis import keys
 from accredit.analysis import service as analysis
 from accredit.analysis.psychometrics import ItemStats
 from accredit.errors import NotFound
+from accredit.jobs import service as jobs
+from accredit.jobs import tasks
 from accredit.policy import LEAD_ASSESSOR_AREA, guard_blueprint
 
 bp = Blueprint("analysis", __name__, url_prefix="/assessor/analysis")
@@ -123,13 +125,19 @@ def dry_run(assessment_key: str, item_key: str) -> Any:
 @bp.route("/<assessment_key>/items/<item_key>/decide", methods=["POST"])
 def decide(assessment_key: str, item_key: str) -> Response:
     proposal = _proposal(assessment_key, item_key)
-    decision, preview = keys.commit(proposal, actor=current_user)
+    decision, preview, job = keys.commit(proposal, actor=current_user)
+    jobs.after_commit(tasks.enqueue_rescore, job)
     flash(
-        f"Decision recorded ({decision.decision}) and {len(preview.changes)} results rescored: "
-        f"{preview.pass_to_fail} pass to fail, {preview.fail_to_pass} fail to pass.",
+        f"Decision recorded ({decision.decision}). Rescoring the {preview.affected} results "
+        f"with this item: {len(preview.changes)} will change.",
         "success",
     )
-    return redirect(url_for("analysis.assessment", assessment_key=assessment_key))
+    return redirect(url_for("analysis.job", job_id=job.id))
+
+
+@bp.route("/jobs/<int:job_id>")
+def job(job_id: int) -> str:
+    return render_template("analysis/job.html", job=jobs.get(job_id))
 
 
 def _cell(value: Any) -> Any:

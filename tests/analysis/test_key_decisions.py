@@ -10,11 +10,22 @@ from sqlalchemy import func, select
 from accredit import audit
 from accredit.analysis import keys
 from accredit.errors import NotFound
+from accredit.jobs import tasks
 from accredit.models import AuditEvent, ItemVersion
 from accredit.models.delivery import Response
 from accredit.models.results import KeyDecision, Result, ResultRevision, ScoredPosition
 from accredit.results import service as results
 from tests.cohort import KEY, MISKEYED, import_cohort, sit_cohort
+
+
+def decide(proposal, actor=None):
+    """Record a decision and rescore as the worker does."""
+    from accredit.extensions import db
+
+    decision, preview, job = keys.commit(proposal, actor=actor)
+    db.session.commit()
+    tasks.run_rescore(job.id)
+    return decision, preview
 
 
 @pytest.fixture
@@ -84,8 +95,7 @@ def test_voiding_removes_the_item_from_score_maximum_and_angoff_cut(db, tmp_path
     sit_cohort(make_user, 20)
     before = stored(db)
 
-    keys.commit(keys.propose(KEY, MISKEYED, "void", reason="Miskeyed and ambiguous"), actor=None)
-    db.session.commit()
+    decide(keys.propose(KEY, MISKEYED, "void", reason="Miskeyed and ambiguous"))
 
     for attempt_id, (raw, maximum, cut, _passed, _revision) in stored(db).items():
         old_raw, old_max, old_cut, *_ = before[attempt_id]
@@ -100,13 +110,9 @@ def test_voiding_removes_the_item_from_score_maximum_and_angoff_cut(db, tmp_path
 
 
 def test_credit_and_several_keys(db, cohort):
-    keys.commit(keys.propose(KEY, MISKEYED, "keys", key=["a", "b"], reason="Both defensible"),
-                actor=None)  # fmt: skip
-    db.session.commit()
+    decide(keys.propose(KEY, MISKEYED, "keys", key=["a", "b"], reason="Both defensible"))
     assert results.recompute()[1] == []
-    credited = keys.commit(keys.propose(KEY, "co-01", "credit", reason="Stem was unclear"),
-                           actor=None)[1]  # fmt: skip
-    db.session.commit()
+    credited = decide(keys.propose(KEY, "co-01", "credit", reason="Stem was unclear"))[1]
     assert all(c.new_raw >= c.old_raw for c in credited.changes)
     assert results.recompute()[1] == []
 
@@ -138,7 +144,7 @@ def test_only_a_lead_assessor_or_an_administrator_decides(db, cohort, make_user)
     proposal = keys.propose(KEY, MISKEYED, "void", reason="x")
     with pytest.raises(keys.NotAllowed):
         keys.commit(proposal, actor=make_user("assessor"))
-    keys.commit(proposal, actor=make_user("admin"))
+    decide(proposal, actor=make_user("admin"))
 
 
 def test_a_released_result_that_changes_tells_its_candidate_why(app, db, cohort, make_user):
@@ -151,9 +157,7 @@ def test_a_released_result_that_changes_tells_its_candidate_why(app, db, cohort,
         r for r in db.session.scalars(select(Result))
         if r.attempt_id not in {c.attempt_id for c in preview.changes}
     )  # fmt: skip
-    keys.commit(keys.propose(KEY, MISKEYED, "rekey", key="b", reason="The key was a distractor"),
-                actor=None)  # fmt: skip
-    db.session.commit()
+    decide(keys.propose(KEY, MISKEYED, "rekey", key="b", reason="The key was a distractor"))
 
     def page(attempt_id: int, candidate_id: int) -> str:
         client = app.test_client()

@@ -1,4 +1,4 @@
-"""Key decisions, result revisions and analysis sign-offs: rescoring as facts, and each result's history.
+"""Key decisions, result revisions, analysis sign-offs and background jobs: rescoring as facts, and each result's history.
 
 A key decision is a new key version for an item in an assessment (keep, rekey,
 accept several keys, credit everyone, void); stored responses and item
@@ -63,6 +63,23 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_result_revisions')),
     sa.UniqueConstraint('result_id', 'revision', name='uq_result_revisions')
     )
+    op.create_table('jobs',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('params', sa.JSON().with_variant(postgresql.JSONB(), 'postgresql'), nullable=False),
+    sa.Column('state', sa.String(length=8), nullable=False),
+    sa.Column('total', sa.Integer(), nullable=True),
+    sa.Column('done', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('message', sa.Text(), server_default='', nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('started_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
+    sa.CheckConstraint("state IN ('queued', 'running', 'done', 'failed')", name=op.f('ck_jobs_state_known')),
+    sa.CheckConstraint('done >= 0 AND (total IS NULL OR done <= total)', name=op.f('ck_jobs_progress')),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_jobs_created_by_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_jobs'))
+    )
     op.create_table('analysis_signoffs',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('assessment_id', sa.Integer(), nullable=False),
@@ -98,6 +115,7 @@ def downgrade():
         batch_op.drop_column('void')
 
     op.drop_table('result_revisions')
+    op.drop_table('jobs')
     with op.batch_alter_table('analysis_signoffs', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_analysis_signoffs_assessment_id'))
 

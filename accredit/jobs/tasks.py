@@ -1,0 +1,88 @@
+"""The tasks the worker runs. Each task is its own boundary: it commits as it goes.
+
+A rescoring commits chunk by chunk. If it stops part-way (a crash, a database
+restart), the queue retries it; rescoring is safe to repeat, since a result
+already rescored has nothing left to change, so the retry finishes the rest.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from flask import Flask, current_app, has_app_context
+
+from accredit.extensions import db
+from accredit.jobs import service as jobs
+from accredit.jobs.queue import huey
+
+logger = logging.getLogger(__name__)
+CHUNK = 200
+
+_app: Flask | None = None
+
+
+def use_app(app: Flask) -> None:
+    """The app the worker's tasks run in (the worker command sets it)."""
+    global _app
+    _app = app
+
+
+@contextmanager
+def _context() -> Iterator[None]:
+    app = _app
+    if app is None:
+        if has_app_context():
+            app = current_app._get_current_object()  # type: ignore[attr-defined]
+        else:
+            from accredit.app import create_app
+
+            app = create_app()
+    # A context of its own, so the task's session never shares the caller's transaction.
+    with app.app_context():
+        try:
+            yield
+        finally:
+            db.session.remove()
+
+
+def run_rescore(job_id: int, progress: Callable[[int], None] | None = None) -> None:
+    """Rescore every result a key decision affects, in committed chunks."""
+    from accredit.analysis import keys
+
+    job = jobs.get(job_id)
+    decision_id = int(job.params["decision_id"])
+    attempt_ids = keys.affected_attempt_ids(decision_id)
+    jobs.started(job, len(attempt_ids))
+    db.session.commit()
+    try:
+        for start in range(0, len(attempt_ids), CHUNK):
+            chunk = attempt_ids[start : start + CHUNK]
+            keys.rescore_for(decision_id, chunk)
+            jobs.advanced(jobs.get(job_id), start + len(chunk))
+            db.session.commit()
+            if progress is not None:
+                progress(len(chunk))
+        changed = keys.changed_by(decision_id)
+        jobs.finished(jobs.get(job_id), f"{len(attempt_ids)} results checked; {changed} changed")
+        db.session.commit()
+    except Exception as error:
+        db.session.rollback()
+        jobs.failed(jobs.get(job_id), f"Stopped: {error}. It will be tried again.")
+        db.session.commit()
+        raise
+
+
+def _rescore(job_id: int) -> None:
+    with _context():
+        run_rescore(job_id)
+
+
+# Retried with a pause if it stops part-way; rescoring is safe to repeat.
+rescore_task: Any = huey.task(retries=3, retry_delay=10, name="rescore")(_rescore)
+
+
+def enqueue_rescore(job_id: int) -> None:
+    rescore_task(job_id)
