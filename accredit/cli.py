@@ -546,7 +546,10 @@ def jobs_worker(workers: int) -> None:
 
     tasks.use_app(current_app._get_current_object())  # type: ignore[attr-defined]
     click.echo(f"Worker running with {workers} threads (Ctrl-C to stop).")
-    huey.create_consumer(workers=workers, worker_type="thread").run()
+    # Poll at least once a second, so a page waiting on a job sees it start promptly.
+    huey.create_consumer(
+        workers=workers, worker_type="thread", initial_delay=0.1, backoff=1.15, max_delay=1.0
+    ).run()
 
 
 @jobs_cli.command("status")
