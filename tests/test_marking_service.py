@@ -558,3 +558,18 @@ def test_the_sample_draw_audits_each_result_it_leaves_standing(db, world):
     assert standing == len(agreed) - len(drawn) == len(events)
     assert all(e.details["moderated"] is False and "draw-1" in e.details["reason"] for e in events)
     assert all(e.actor_id == world.lead.id for e in events)
+
+
+def test_batch_rescoring_agrees_with_one_by_one_on_marked_and_amended_results(db, world):
+    attempts = [world.sit(), world.sit(right=True), world.sit(answer=None)]
+    agree_all(db, world, criteria=LOW)
+    row = db.session.scalar(select(Result).filter_by(attempt_id=attempts[0].id))
+    marking.moderate(row.id, "amend", reason="Meets a", score=row.raw + 2, actor=world.lead)
+    db.session.commit()
+
+    changed = results.rescore_many(
+        [a.id for a in attempts], action="result.recomputed", actor=None
+    )
+
+    assert changed == 0, "nothing stored differs from what the facts give"
+    assert results.recompute()[1] == []

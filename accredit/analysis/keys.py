@@ -298,21 +298,13 @@ def rescore_for(decision_id: int, attempt_ids: list[int]) -> int:
     decision = _decision(decision_id)
     item = db.session.get_one(Item, decision.item_id)
     actor = db.session.get(User, decision.decided_by_id) if decision.decided_by_id else None
-    changed = 0
-    for attempt_id in attempt_ids:
-        attempt = db.session.get_one(Attempt, attempt_id)
-        row = db.session.scalar(select(Result).filter_by(attempt_id=attempt_id))
-        before = row.revision if row else None
-        results.rescore(
-            attempt, action="result.rekeyed", actor=actor,
-            details={
-                "reason": decision.reason, "key_decision_id": decision.id,
-                "decision": decision.decision, "item": item.key,
-            },
-        )  # fmt: skip
-        changed += row is not None and row.revision != before
-    db.session.flush()
-    return changed
+    return results.rescore_many(
+        attempt_ids, action="result.rekeyed", actor=actor,
+        details={
+            "reason": decision.reason, "key_decision_id": decision.id,
+            "decision": decision.decision, "item": item.key,
+        },
+    )  # fmt: skip
 
 
 def changed_by(decision_id: int) -> int:
