@@ -7,7 +7,10 @@ the conjunctive outcome. The baseline is a bare NumPy computation of the same
 raw totals from the same answers and keys, timed in the same run. The totals
 are checked to agree.
 
-    .venv/bin/python bench/scoring.py [--attempts 100000] [--forms 200]
+Then, unless ``--stored 0``, the same through the database: void one item and
+rescore every stored attempt it touches (see ``bench/stored_rescoring.py``).
+
+    .venv/bin/python bench/scoring.py [--attempts 100000] [--forms 200] [--stored 100000]
 """
 
 from __future__ import annotations
@@ -97,6 +100,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--attempts", type=int, default=100_000)
     parser.add_argument("--forms", type=int, default=200)
+    parser.add_argument(
+        "--stored", type=int, default=100_000,
+        help="attempts to store and rescore through the database (0 to skip)",
+    )  # fmt: skip
     arguments = parser.parse_args()
     rng = random.Random(2026)
     pool = make_pool(rng)
@@ -124,6 +131,10 @@ def main() -> None:
         "also builds profiles, per-form cuts and outcomes, which the bare sum does not"
     )
     print(f"totals agree for all {arguments.attempts} attempts")
+    if arguments.stored:
+        from stored_rescoring import run
+
+        run(arguments.stored)
 
 
 if __name__ == "__main__":

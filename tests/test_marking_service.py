@@ -567,9 +567,7 @@ def test_batch_rescoring_agrees_with_one_by_one_on_marked_and_amended_results(db
     marking.moderate(row.id, "amend", reason="Meets a", score=row.raw + 2, actor=world.lead)
     db.session.commit()
 
-    changed = results.rescore_many(
-        [a.id for a in attempts], action="result.recomputed", actor=None
-    )
+    changed = results.rescore_many([a.id for a in attempts], action="result.recomputed", actor=None)
 
     assert changed == 0, "nothing stored differs from what the facts give"
     assert results.recompute()[1] == []

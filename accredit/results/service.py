@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from accredit import audit, clock
 from accredit.catalogue.queries import spec_of
@@ -500,6 +500,10 @@ def rescore_many(
     Returns how many results changed. Flushes only; safe to repeat.
     """
     batch = _load_batch(attempt_ids)
+    details = details or {}
+    reason, decision_id = str(details.get("reason") or ""), details.get("key_decision_id")
+    positions: list[dict[str, Any]] = []
+    revisions: list[dict[str, Any]] = []
     rules: dict[int, Rules] = {}
     adjustments: dict[int, dict[int, Adjustment]] = {}
     releases: dict[int, bool] = {}
@@ -538,12 +542,43 @@ def rescore_many(
             "cut_method": row.cut_method, "passed": row.passed, "profile": row.profile,
             "scoring_version": row.scoring_version, "positions": batch.positions[row.id],
         }  # fmt: skip
-        if computed_summary(result) == before:
+        after = computed_summary(result)
+        if after == before:
             continue
-        _store_change(attempt, row, result, before, actor, action=action, details=details,
-                      slots={slot.position: slot for slot in batch.slots[attempt_id]})  # fmt: skip
+        # As _store_change does for one result, with the rows written in bulk at the end.
+        _apply(row, result)
+        row.revision += 1
+        slots = {slot.position: slot for slot in batch.slots[attempt_id]}
+        positions.extend(
+            {
+                "result_id": row.id, "revision": row.revision, "attempt_id": attempt_id,
+                "position": item.position, "item_id": slots[item.position].item_id,
+                "item_version_id": slots[item.position].item_version_id, "key": item.key,
+                "answer": item.answer, "marks": item.marks, "max_marks": item.max_marks,
+                "pending": item.pending, "pretest": item.pretest, "void": item.void,
+                "scored_at": row.scored_at,
+            }
+            for item in result.items
+        )  # fmt: skip
+        revisions.append(
+            {
+                "result_id": row.id, "revision": row.revision, "raw": row.raw,
+                "maximum": row.maximum, "cut": row.cut, "passed": row.passed,
+                "cause": CAUSES.get(action, "recomputed"), "reason": reason,
+                "key_decision_id": decision_id, "actor_id": actor.id if actor else None,
+                "at": row.scored_at,
+            }
+        )  # fmt: skip
+        audit.record(
+            action, actor=actor, subject_type="attempt", subject_id=attempt_id,
+            details={**(details or {}), "before": before, "after": after,
+                     "revision": row.revision},
+        )  # fmt: skip
         changed += 1
-        if releases[version.id] and row.status == "scored":
+        if releases[version.id] and row.status == "scored" and row.released_at is None:
             release(row, actor=actor, reason="Released when its written answers were marked")
     db.session.flush()
+    if positions:
+        db.session.execute(insert(ScoredPosition), positions)
+        db.session.execute(insert(ResultRevision), revisions)
     return changed
