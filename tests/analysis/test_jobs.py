@@ -100,3 +100,25 @@ def test_the_cli_shows_progress_and_reports_what_changed(db, cohort, runner):
     job_id = db.session.scalar(select(func.max(Job.id)))
     status = runner.invoke(args=["jobs", "status", str(job_id)])
     assert "done, 30 of 30" in status.output
+
+
+def test_the_queue_uses_redis_when_told_to(monkeypatch, tmp_path):
+    import redis
+    from huey import RedisHuey, SqliteHuey
+
+    from accredit.jobs.queue import make_queue
+
+    monkeypatch.setenv("ACCREDIT_JOBS_FILE", str(tmp_path / "jobs.sqlite"))
+    monkeypatch.delenv("ACCREDIT_REDIS_URL", raising=False)
+    assert isinstance(make_queue(), SqliteHuey)
+    monkeypatch.setenv("ACCREDIT_REDIS_URL", "redis://127.0.0.1:6379/15")
+    queue = make_queue()
+    assert isinstance(queue, RedisHuey)
+    try:
+        queue.storage.flush_queue()
+    except redis.exceptions.ConnectionError:
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    queue.storage.enqueue(b"a task")
+    assert queue.pending_count() == 1
+    assert queue.storage.dequeue() == b"a task"
+    queue.storage.flush_queue()
