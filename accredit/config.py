@@ -59,6 +59,12 @@ def _in_range(minimum: int, maximum: int) -> Callable[[Any], str | None]:
     return check
 
 
+def _share(value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return "must be a number"
+    return None if -1 <= value <= 1 else "must be from -1 to 1"
+
+
 def _one_of(*choices: str) -> Callable[[Any], str | None]:
     def check(value: Any) -> str | None:
         return None if value in choices else f"must be one of {', '.join(choices)}"
@@ -110,6 +116,21 @@ SETTINGS: dict[str, Setting] = {
     ),
     "PASSWORD_HASH_TIME_COST": Setting(3, int, _at_least(1), "argon2id passes"),
     "PASSWORD_HASH_MEMORY_KIB": Setting(65536, int, _at_least(8), "argon2id memory in KiB"),
+    # Item analysis flags (docs/analysis.md): each a proportion or correlation.
+    "FLAG_DISCRIMINATION_MIN": Setting(
+        0.0, float, _share, "hard: corrected point-biserial below this"
+    ),
+    "FLAG_HARD_FACILITY_MAX": Setting(0.95, float, _share, "hard: facility above this"),
+    "FLAG_HARD_FACILITY_MIN": Setting(0.10, float, _share, "hard: facility below this"),
+    "FLAG_POINT_BISERIAL_MIN": Setting(
+        0.20, float, _share, "soft: corrected point-biserial below this"
+    ),
+    "FLAG_FACILITY_MIN": Setting(0.30, float, _share, "soft: facility below this"),
+    "FLAG_FACILITY_MAX": Setting(0.89, float, _share, "soft: facility above this"),
+    "FLAG_DISTRACTOR_MIN_RATE": Setting(
+        0.05, float, _share, "soft: a distractor chosen by fewer than this share"
+    ),
+    "FLAG_ALPHA_MIN": Setting(0.70, float, _share, "test: reliability below this"),
 }
 
 
@@ -124,7 +145,8 @@ def read_environment(environ: Mapping[str, str]) -> tuple[dict[str, Any], list[s
         try:
             values[name] = setting.parse(raw)
         except ValueError:
-            kind = "a whole number" if setting.parse is int else "valid"
+            kinds: dict[Any, str] = {int: "a whole number", float: "a number"}
+            kind = kinds.get(setting.parse, "valid")
             problems.append(f"ACCREDIT_{name}: {raw!r} is not {kind}")
     return values, problems
 
@@ -155,6 +177,9 @@ def validate(config: Mapping[str, Any]) -> list[str]:
         expected = type(setting.default)
         if expected is int and (not isinstance(value, int) or isinstance(value, bool)):
             problems.append(f"ACCREDIT_{name}: must be a whole number, not {value!r}")
+            continue
+        if expected is float and (isinstance(value, bool) or not isinstance(value, int | float)):
+            problems.append(f"ACCREDIT_{name}: must be a number, not {value!r}")
             continue
         message = setting.check(value) if setting.check else None
         if message:

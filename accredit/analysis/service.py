@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import func, select
 
 from accredit import audit, clock
@@ -90,13 +91,28 @@ def _assessment(key: str) -> tuple[Assessment, AssessmentVersion]:
     return found[0], found[1]
 
 
+def configured_thresholds() -> Thresholds:
+    """The flag thresholds the configuration sets (ACCREDIT_FLAG_*), or the defaults."""
+    config = current_app.config
+    return Thresholds(
+        discrimination_min=config["ACCREDIT_FLAG_DISCRIMINATION_MIN"],
+        hard_facility_max=config["ACCREDIT_FLAG_HARD_FACILITY_MAX"],
+        hard_facility_min=config["ACCREDIT_FLAG_HARD_FACILITY_MIN"],
+        soft_point_biserial_min=config["ACCREDIT_FLAG_POINT_BISERIAL_MIN"],
+        soft_facility_min=config["ACCREDIT_FLAG_FACILITY_MIN"],
+        soft_facility_max=config["ACCREDIT_FLAG_FACILITY_MAX"],
+        distractor_min_rate=config["ACCREDIT_FLAG_DISTRACTOR_MIN_RATE"],
+        alpha_min=config["ACCREDIT_FLAG_ALPHA_MIN"],
+    )
+
+
 def run(
     assessment_key: str, *, first_attempts_only: bool = True,
     thresholds: Thresholds | None = None,
 ) -> AssessmentAnalysis:  # fmt: skip
     """Analyse every scored attempt of the assessment (first attempts only, by default)."""
     assessment, version = _assessment(assessment_key)
-    thresholds = thresholds or Thresholds()
+    thresholds = thresholds or configured_thresholds()
     query = (
         select(
             ScoredPosition.attempt_id, Item.key, ScoredPosition.item_version_id,

@@ -106,3 +106,28 @@ def test_only_a_lead_or_an_administrator_signs_off(db, cohort, make_user):
     with pytest.raises(analysis.SignOffRefused):
         analysis.sign_off(KEY, actor=make_user("assessor"))
     assert analysis.sign_off(KEY, actor=make_user("admin")).attempts == 80
+
+
+class TestConfiguredThresholds:
+    @pytest.fixture
+    def app_config(self):
+        # A miskey is still a miskey; a facility band this strict flags every item softly.
+        return {"FLAG_FACILITY_MIN": 0.99}
+
+    def test_thresholds_come_from_the_configuration(self, db, cohort):
+        done = analysis.run(KEY)
+
+        assert done.thresholds.soft_facility_min == 0.99
+        assert all(
+            any(flag.code == "facility_outside_target" for flag in flags.soft) or flags.hard
+            for flags in done.flags.items
+        )
+
+
+def test_a_threshold_that_is_not_a_proportion_stops_the_app(tmp_path):
+    from accredit import create_app
+    from accredit.config import ConfigError
+
+    with pytest.raises(ConfigError, match="ACCREDIT_FLAG_ALPHA_MIN: must be from -1 to 1"):
+        create_app({"ENV": "testing", "FLAG_ALPHA_MIN": 7.0,
+                    "DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite'}"})  # fmt: skip
