@@ -204,19 +204,24 @@ def _affected(proposal: Proposal) -> list[tuple[Attempt, Result]]:
 
 def dry_run(proposal: Proposal) -> DryRun:
     """Score every affected attempt as the decision would. Writes nothing."""
-    adjustments = results.adjustments_for(proposal.assessment.id)
-    adjustments[proposal.item.id] = proposal.adjustment
+    extra = {proposal.item.id: proposal.adjustment}
     changes = []
     affected = _affected(proposal)
-    for attempt, row in affected:
-        after = results.compute(attempt, adjustments)
-        change = Change(
-            attempt.id, row.id, attempt.candidate_id, row.raw, after.raw, row.maximum,
-            after.maximum, row.cut, after.cut.marks, row.passed, after.passed,
-            row.released_at is not None,
-        )  # fmt: skip
-        if change.changed:
-            changes.append(change)
+    ids = [attempt.id for attempt, _row in affected]
+    candidates = {attempt.id: attempt.candidate_id for attempt, _row in affected}
+    for start in range(0, len(ids), 500):
+        for attempt_id, (row, after) in results.compute_many(
+            ids[start : start + 500], extra
+        ).items():
+            if row is None:
+                continue
+            change = Change(
+                attempt_id, row.id, candidates[attempt_id], row.raw, after.raw, row.maximum,
+                after.maximum, row.cut, after.cut.marks, row.passed, after.passed,
+                row.released_at is not None,
+            )  # fmt: skip
+            if change.changed:
+                changes.append(change)
     return DryRun(proposal, len(affected), tuple(changes))
 
 

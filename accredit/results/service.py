@@ -491,37 +491,35 @@ def _load_batch(attempt_ids: list[int]) -> _Batch:
                   positions)  # fmt: skip
 
 
-def rescore_many(
-    attempt_ids: list[int], *, action: str, actor: User | None,
-    details: dict[str, Any] | None = None,
-) -> int:  # fmt: skip
-    """Rescore many attempts as ``rescore`` does each, loading their facts in a few queries.
+def _batch_summary(batch: _Batch, row: Result) -> dict[str, Any]:
+    """A stored result's comparable summary (as ``stored_summary``), from the batch."""
+    return {
+        "raw": round(row.raw, 6), "maximum": round(row.maximum, 6),
+        "pending": row.status == "pending", "cut": round(row.cut, 6),
+        "cut_method": row.cut_method, "passed": row.passed, "profile": row.profile,
+        "scoring_version": row.scoring_version, "positions": batch.positions[row.id],
+    }  # fmt: skip
 
-    Returns how many results changed. Flushes only; safe to repeat.
-    """
-    batch = _load_batch(attempt_ids)
-    details = details or {}
-    reason, decision_id = str(details.get("reason") or ""), details.get("key_decision_id")
-    positions: list[dict[str, Any]] = []
-    revisions: list[dict[str, Any]] = []
+
+def _score_batch(
+    batch: _Batch, attempt_ids: list[int], extra: Mapping[int, Adjustment] | None
+) -> dict[int, AttemptResult]:
+    """Score each attempt of the batch from its facts, in memory; ``extra`` adds adjustments."""
     rules: dict[int, Rules] = {}
     adjustments: dict[int, dict[int, Adjustment]] = {}
-    releases: dict[int, bool] = {}
-    changed = 0
+    scored = {}
     for attempt_id in attempt_ids:
-        attempt, row = batch.attempts.get(attempt_id), batch.results.get(attempt_id)
+        attempt = batch.attempts.get(attempt_id)
         if attempt is None:
-            continue
-        if row is None:
-            record(attempt)
-            changed += 1
             continue
         version = attempt.assessment_version
         if version.id not in rules:
             rules[version.id] = rules_of(version)
-            releases[version.id] = spec_of(version).results.release == "immediate"
         if version.assessment_id not in adjustments:
-            adjustments[version.assessment_id] = adjustments_for(version.assessment_id)
+            adjustments[version.assessment_id] = {
+                **adjustments_for(version.assessment_id),
+                **(extra or {}),
+            }
         adjusting = adjustments[version.assessment_id]
         form = [
             FormItem(
@@ -536,12 +534,49 @@ def rescore_many(
         if attempt_id in batch.amendments:
             amended = amended_marks(result, marks, batch.amendments[attempt_id])
             result = score_attempt(form, answers, rules[version.id], amended)
-        before = {
-            "raw": round(row.raw, 6), "maximum": round(row.maximum, 6),
-            "pending": row.status == "pending", "cut": round(row.cut, 6),
-            "cut_method": row.cut_method, "passed": row.passed, "profile": row.profile,
-            "scoring_version": row.scoring_version, "positions": batch.positions[row.id],
-        }  # fmt: skip
+        scored[attempt_id] = result
+    return scored
+
+
+def compute_many(
+    attempt_ids: list[int], extra: Mapping[int, Adjustment] | None = None
+) -> dict[int, tuple[Result | None, AttemptResult]]:
+    """Score many attempts from what is stored, as ``compute`` does each. Writes nothing.
+
+    ``extra`` (by item id) adds or replaces key decisions, for a dry run.
+    """
+    batch = _load_batch(attempt_ids)
+    return {
+        attempt_id: (batch.results.get(attempt_id), result)
+        for attempt_id, result in _score_batch(batch, attempt_ids, extra).items()
+    }
+
+
+def rescore_many(
+    attempt_ids: list[int], *, action: str, actor: User | None,
+    details: dict[str, Any] | None = None,
+) -> int:  # fmt: skip
+    """Rescore many attempts as ``rescore`` does each, loading their facts in a few queries.
+
+    Returns how many results changed. Flushes only; safe to repeat.
+    """
+    batch = _load_batch(attempt_ids)
+    details = details or {}
+    reason, decision_id = str(details.get("reason") or ""), details.get("key_decision_id")
+    positions: list[dict[str, Any]] = []
+    revisions: list[dict[str, Any]] = []
+    releases: dict[int, bool] = {}
+    changed = 0
+    for attempt_id, result in _score_batch(batch, attempt_ids, None).items():
+        attempt, row = batch.attempts[attempt_id], batch.results.get(attempt_id)
+        if row is None:
+            record(attempt)
+            changed += 1
+            continue
+        version = attempt.assessment_version
+        if version.id not in releases:
+            releases[version.id] = spec_of(version).results.release == "immediate"
+        before = _batch_summary(batch, row)
         after = computed_summary(result)
         if after == before:
             continue
