@@ -186,33 +186,19 @@ def _checked_key(content: dict[str, Any], key: Any) -> Any:
     raise InvalidKeyDecision(f"A {kind} item has no key")
 
 
-def _affected(proposal: Proposal) -> list[tuple[Attempt, Result]]:
-    rows = db.session.execute(
-        select(Attempt, Result)
-        .join(Result, Result.attempt_id == Attempt.id)
-        .join(AssessmentVersion, AssessmentVersion.id == Attempt.assessment_version_id)
-        .where(
-            AssessmentVersion.assessment_id == proposal.assessment.id,
-            select(AttemptItem.id)
-            .where(AttemptItem.attempt_id == Attempt.id, AttemptItem.item_id == proposal.item.id)
-            .exists(),
-        )
-        .order_by(Attempt.id)
-    ).all()
-    return [(attempt, result) for attempt, result in rows]
-
-
 def dry_run(proposal: Proposal) -> DryRun:
     """Score every affected attempt as the decision would. Writes nothing."""
     extra = {proposal.item.id: proposal.adjustment}
     changes = []
-    affected = _affected(proposal)
-    ids = [attempt.id for attempt, _row in affected]
-    candidates = {attempt.id: attempt.candidate_id for attempt, _row in affected}
+    ids = _attempts_with(proposal.assessment.id, proposal.item.id)
     for start in range(0, len(ids), 500):
-        for attempt_id, (row, after) in results.compute_many(
-            ids[start : start + 500], extra
-        ).items():
+        chunk = ids[start : start + 500]
+        candidates = dict(
+            db.session.execute(
+                select(Attempt.id, Attempt.candidate_id).where(Attempt.id.in_(chunk))
+            ).all()
+        )
+        for attempt_id, (row, after) in results.compute_many(chunk, extra).items():
             if row is None:
                 continue
             change = Change(
@@ -222,7 +208,7 @@ def dry_run(proposal: Proposal) -> DryRun:
             )  # fmt: skip
             if change.changed:
                 changes.append(change)
-    return DryRun(proposal, len(affected), tuple(changes))
+    return DryRun(proposal, len(ids), tuple(changes))
 
 
 def commit(proposal: Proposal, *, actor: User | None) -> tuple[KeyDecision, DryRun, Job]:
@@ -278,21 +264,25 @@ def _decision(decision_id: int) -> KeyDecision:
 def affected_attempt_ids(decision_id: int) -> list[int]:
     """Attempts of the decision's assessment with its item on their form, in order."""
     decision = _decision(decision_id)
+    return _attempts_with(decision.assessment_id, decision.item_id)
+
+
+def _attempts_with(assessment_id: int, item_id: int) -> list[int]:
+    """Scored attempts of the assessment with the item on their form, from the item's index."""
     return list(
         db.session.scalars(
-            select(Attempt.id)
+            select(AttemptItem.attempt_id)
+            .join(Attempt, Attempt.id == AttemptItem.attempt_id)
             .join(Result, Result.attempt_id == Attempt.id)
             .join(AssessmentVersion, AssessmentVersion.id == Attempt.assessment_version_id)
             .where(
-                AssessmentVersion.assessment_id == decision.assessment_id,
-                select(AttemptItem.id)
-                .where(AttemptItem.attempt_id == Attempt.id,
-                       AttemptItem.item_id == decision.item_id)
-                .exists(),
+                AttemptItem.item_id == item_id,
+                AssessmentVersion.assessment_id == assessment_id,
             )
-            .order_by(Attempt.id)
+            .distinct()
+            .order_by(AttemptItem.attempt_id)
         )
-    )  # fmt: skip
+    )
 
 
 def rescore_for(decision_id: int, attempt_ids: list[int]) -> int:
