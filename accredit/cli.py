@@ -18,6 +18,7 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from accredit import audit
+from accredit import worker as tasks
 from accredit.accounts import service as accounts
 from accredit.analysis import keys as key_decisions
 from accredit.analysis import service as analysis
@@ -27,7 +28,6 @@ from accredit.delivery import service as delivery
 from accredit.errors import DomainError
 from accredit.extensions import db
 from accredit.jobs import service as jobs
-from accredit.jobs import tasks
 from accredit.jobs.queue import huey
 from accredit.marking import service as marking
 from accredit.models import Assessment, Enrolment, Organisation, Result, Role, User

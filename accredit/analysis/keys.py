@@ -214,7 +214,7 @@ def dry_run(proposal: Proposal) -> DryRun:
 def commit(proposal: Proposal, *, actor: User | None) -> tuple[KeyDecision, DryRun, Job]:
     """Record the decision, and a job to rescore every result it affects.
 
-    The rescoring runs in the background (``accredit.jobs.tasks.run_rescore``),
+    The rescoring runs in the background (``accredit.worker.run_rescore``),
     each result as a new, audited revision naming the decision. The dry run
     computed here is returned so the caller can say what is about to change.
     """

@@ -11,12 +11,12 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from accredit import worker as tasks
 from accredit.analysis import keys
 from accredit.analysis import service as analysis
 from accredit.analysis.psychometrics import ItemStats
 from accredit.errors import NotFound
 from accredit.jobs import service as jobs
-from accredit.jobs import tasks
 from accredit.policy import LEAD_ASSESSOR_AREA, guard_blueprint
 
 bp = Blueprint("analysis", __name__, url_prefix="/assessor/analysis")

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from accredit import worker as tasks
 from accredit.analysis import keys
 from accredit.jobs import service as jobs
-from accredit.jobs import tasks
 from accredit.models.jobs import Job
 from accredit.models.results import ResultRevision
 from accredit.results import service as results

@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import func, select
 
 from accredit import audit
+from accredit import worker as tasks
 from accredit.analysis import keys
 from accredit.errors import NotFound
-from accredit.jobs import tasks
 from accredit.models import AuditEvent, ItemVersion
 from accredit.models.delivery import Response
 from accredit.models.results import KeyDecision, Result, ResultRevision, ScoredPosition

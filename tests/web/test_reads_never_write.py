@@ -66,6 +66,7 @@ def world(app: Any, db: Any, enrol: Any, make_user: Any) -> dict[str, Any]:
         "run_id": list(db.session.scalars(select(ImportRun.id))),
         "result_id": list(db.session.scalars(select(Result.id))),
         "script_id": list(db.session.scalars(select(AttemptItem.id).limit(3))),
+        "job_id": [1, 2],
         "key": ["mini-test", "mini-practice", *db.session.scalars(select(Item.key).limit(3))],
     }
     return {"people": people, "ids": ids, "expired": expired.id}

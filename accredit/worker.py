@@ -1,4 +1,6 @@
-"""The tasks the worker runs. Each task is its own boundary: it commits as it goes.
+"""The background worker's tasks, an entry point like the web and the command line.
+
+Each task is its own boundary: it commits as it goes.
 
 A rescoring commits chunk by chunk. If it stops part-way (a crash, a database
 restart), the queue retries it; rescoring is safe to repeat, since a result
