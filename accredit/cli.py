@@ -465,6 +465,11 @@ def analysis_run(assessment_key: str, as_json: bool, all_attempts: bool) -> None
         for flag in test_flags.flags:
             click.echo(f"  test: {flag.message}")
     flagged = done.flags.flagged_items
+    if done.too_few:
+        click.echo(
+            f"{len(done.too_few)} items seen by fewer than {done.min_candidates} candidates "
+            "are not flagged: too few to judge."
+        )
     click.echo(f"{len(flagged)} items flagged:")
     for item_flags in flagged:
         for flag in (*item_flags.hard, *item_flags.soft):

@@ -131,6 +131,9 @@ SETTINGS: dict[str, Setting] = {
         0.05, float, _share, "soft: a distractor chosen by fewer than this share"
     ),
     "FLAG_ALPHA_MIN": Setting(0.70, float, _share, "test: reliability below this"),
+    "FLAG_MIN_CANDIDATES": Setting(
+        30, int, _at_least(1), "an item seen by fewer candidates than this is not flagged"
+    ),
 }
 
 

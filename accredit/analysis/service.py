@@ -25,6 +25,7 @@ from accredit.analysis.psychometrics import (
     Analysis,
     CandidateSpec,
     FlagReport,
+    ItemFlags,
     ItemSpec,
     ResponseRow,
     Responses,
@@ -53,6 +54,9 @@ class AssessmentAnalysis:
     flags: FlagReport
     thresholds: Thresholds
     item_types: Mapping[str, str]
+    # Items seen by fewer candidates than the configured minimum: too few to flag.
+    too_few: frozenset[str] = frozenset()
+    min_candidates: int = 0
 
     def as_json(self) -> dict[str, Any]:
         """Every statistic, ready for ``json.dumps`` (for the CLI's --json and for sign-off)."""
@@ -73,6 +77,7 @@ class AssessmentAnalysis:
                     **asdict(item),
                     "type": self.item_types.get(item.item),
                     "flags": asdict(self.flags.for_item(item.item)),
+                    "too_few_candidates": item.item in self.too_few,
                 }
                 for item in analysis.items
             ],
@@ -168,11 +173,25 @@ def run(
         ],
     )  # fmt: skip
     analysis = analyse(responses)
+    minimum = int(current_app.config["ACCREDIT_FLAG_MIN_CANDIDATES"])
+    too_few = frozenset(item.item for item in analysis.items if item.n < minimum)
     return AssessmentAnalysis(
         key=assessment.key, title=spec_of(version).title, attempts=len(attempts),
         first_attempts_only=first_attempts_only, analysis=analysis,
-        flags=flag_items(analysis, thresholds), thresholds=thresholds, item_types=types,
+        flags=_without(flag_items(analysis, thresholds), too_few), thresholds=thresholds,
+        item_types=types, too_few=too_few, min_candidates=minimum,
     )  # fmt: skip
+
+
+def _without(report: FlagReport, items: frozenset[str]) -> FlagReport:
+    """The report with no flags on these items: statistics over too few candidates mislead."""
+    return FlagReport(
+        tuple(
+            ItemFlags(flags.item, (), ()) if flags.item in items else flags
+            for flags in report.items
+        ),
+        report.tests,
+    )
 
 
 def _item_specs(

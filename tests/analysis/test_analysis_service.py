@@ -131,3 +131,18 @@ def test_a_threshold_that_is_not_a_proportion_stops_the_app(tmp_path):
     with pytest.raises(ConfigError, match="ACCREDIT_FLAG_ALPHA_MIN: must be from -1 to 1"):
         create_app({"ENV": "testing", "FLAG_ALPHA_MIN": 7.0,
                     "DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite'}"})  # fmt: skip
+
+
+class TestTooFewCandidates:
+    @pytest.fixture
+    def app_config(self):
+        return {"FLAG_MIN_CANDIDATES": 100}
+
+    def test_items_seen_by_too_few_candidates_are_not_flagged(self, db, cohort, runner):
+        done = analysis.run(KEY)
+
+        assert done.too_few == {item.item for item in done.analysis.items}
+        assert done.flags.flagged_items == ()
+        assert done.analysis.item(MISKEYED).point_biserial < 0, "the statistics stay"
+        shown = runner.invoke(args=["analysis", "run", "--assessment", KEY])
+        assert "12 items seen by fewer than 100 candidates are not flagged" in shown.output
