@@ -12,7 +12,6 @@ as zero.
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -38,8 +37,9 @@ from accredit.errors import Conflict, DomainError, NotFound
 from accredit.extensions import db
 from accredit.models import Assessment, AssessmentVersion, Item, ItemVersion, Role, User
 from accredit.models.delivery import Attempt, AttemptItem
-from accredit.models.marking import AgreedMark, CriterionMark
+from accredit.models.marking import AgreedMark
 from accredit.models.results import AnalysisSignOff, KeyDecision, Result, ScoredPosition
+from accredit.results.queries import criterion_marks_behind
 
 
 @dataclass(frozen=True)
@@ -223,36 +223,18 @@ def _item_specs(
 
 
 def _criterion_marks(attempts: list[int]) -> dict[tuple[int, int], dict[str, float]]:
-    """Each agreed written answer's marks per criterion: the mean of the marks behind it."""
+    """Each agreed written answer's marks per criterion, by attempt and position."""
     if not attempts:
         return {}
     rows = db.session.execute(
-        select(
-            AttemptItem.attempt_id, AttemptItem.position, AgreedMark.method,
-            AgreedMark.first_mark_id, AgreedMark.second_mark_id, AgreedMark.final_mark_id,
-        )
+        select(AttemptItem.attempt_id, AttemptItem.position, AgreedMark)
         .join(AgreedMark, AgreedMark.script_id == AttemptItem.id)
         .where(AttemptItem.attempt_id.in_(attempts), AgreedMark.method != "blank")
-    ).all()  # fmt: skip
-    sources: dict[tuple[int, int], list[int]] = {}
-    for attempt_id, position, method, first, second, final in rows:
-        named: list[int | None] = [final] if method in ("third", "moderator") else [first, second]
-        sources[(attempt_id, position)] = [i for i in named if i is not None]
-    wanted = [i for ids in sources.values() for i in ids]
-    by_mark: dict[int, dict[str, float]] = defaultdict(dict)
-    for mark_id, criterion, marks in db.session.execute(
-        select(CriterionMark.mark_id, CriterionMark.criterion, CriterionMark.marks).where(
-            CriterionMark.mark_id.in_(wanted)
-        )
-    ):
-        by_mark[mark_id][criterion] = marks
-    result = {}
-    for cell, ids in sources.items():
-        names = {name for i in ids for name in by_mark[i]}
-        result[cell] = {
-            name: sum(by_mark[i].get(name, 0.0) for i in ids) / len(ids) for name in names
-        }
-    return result
+    ).all()
+    behind = criterion_marks_behind(agreed for _a, _p, agreed in rows)
+    return {
+        (attempt_id, position): behind[agreed.script_id] for attempt_id, position, agreed in rows
+    }
 
 
 class NotSignedOff(Conflict):

@@ -7,6 +7,7 @@ accreditation test can draw (``accreditation_eligible_item_ids``).
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -155,9 +156,10 @@ def written_marks(row: Result) -> list[WrittenMark]:
             )
         )
     )
+    behind = criterion_marks_behind(agreed for _slot, _version, agreed in rows)
     shown = []
     for slot, version, agreed in rows:
-        by_criterion = _criterion_marks(agreed)
+        by_criterion = behind[agreed.script_id]
         criteria = [
             {"id": c["id"], "criterion": c["criterion"], "max_marks": c["marks"],
              "marks": None if amended else round(by_criterion.get(c["id"], 0.0), 4)}
@@ -175,29 +177,42 @@ def written_marks(row: Result) -> list[WrittenMark]:
     return shown
 
 
-def _criterion_marks(agreed: AgreedMark) -> dict[str, float]:
-    """The per-criterion marks behind an agreed mark."""
-    if agreed.method in ("third", "moderator"):
-        sources = [agreed.final_mark_id]
-    else:
-        sources = [agreed.first_mark_id, agreed.second_mark_id]
-    ids = [mark_id for mark_id in sources if mark_id is not None]
-    if not ids:
-        return {}
-    marks: dict[int, dict[str, float]] = {}
-    for mark_id, criterion, value in db.session.execute(
-        select(CriterionMark.mark_id, CriterionMark.criterion, CriterionMark.marks).where(
-            CriterionMark.mark_id.in_(ids)
-        )
-    ):
-        marks.setdefault(mark_id, {})[criterion] = value
-    if agreed.method == "lower" and len(marks) == 2:
-        return min(marks.values(), key=lambda criteria: sum(criteria.values()))
-    names = {name for criteria in marks.values() for name in criteria}
-    return {
-        name: sum(criteria.get(name, 0.0) for criteria in marks.values()) / len(marks)
-        for name in names
-    }
+def criterion_marks_behind(agreed: Iterable[AgreedMark]) -> dict[int, dict[str, float]]:
+    """The per-criterion marks behind each agreed mark, by script, in one query.
+
+    The two markers' mean (or the lower marker's, when that is how the mark was
+    agreed), or the final marker's.
+    """
+    sources: dict[int, tuple[str, list[int]]] = {}
+    for row in agreed:
+        named = (
+            [row.final_mark_id] if row.method in ("third", "moderator")
+            else [row.first_mark_id, row.second_mark_id]
+        )  # fmt: skip
+        sources[row.script_id] = (row.method, [i for i in named if i is not None])
+    wanted = [i for _method, ids in sources.values() for i in ids]
+    by_mark: dict[int, dict[str, float]] = {}
+    if wanted:
+        for mark_id, criterion, value in db.session.execute(
+            select(CriterionMark.mark_id, CriterionMark.criterion, CriterionMark.marks).where(
+                CriterionMark.mark_id.in_(wanted)
+            )
+        ):
+            by_mark.setdefault(mark_id, {})[criterion] = value
+    shown: dict[int, dict[str, float]] = {}
+    for script_id, (method, ids) in sources.items():
+        marks = [by_mark[i] for i in ids if i in by_mark]
+        if not marks:
+            shown[script_id] = {}
+        elif method == "lower" and len(marks) == 2:
+            shown[script_id] = min(marks, key=lambda criteria: sum(criteria.values()))
+        else:
+            names = {name for criteria in marks for name in criteria}
+            shown[script_id] = {
+                name: sum(criteria.get(name, 0.0) for criteria in marks) / len(marks)
+                for name in names
+            }
+    return shown
 
 
 @dataclass(frozen=True)
