@@ -31,8 +31,23 @@ PAGE_SIZE = 50
 
 
 def spec_of(version: AssessmentVersion) -> AssessmentSpec:
-    """Return an assessment version's blueprint, as the bank format describes it."""
-    return AssessmentSpec.model_validate(version.content)
+    """Return an assessment version's blueprint, as the bank format describes it.
+
+    Versions never change once imported, so each is validated once per process,
+    keyed by its content hash: loops over many attempts pay for it once.
+    """
+    return _spec(version.content_hash, version.content)
+
+
+# Blueprints by content hash: the same hash is the same blueprint, whatever the database.
+_SPECS: dict[str, AssessmentSpec] = {}
+
+
+def _spec(content_hash: str, content: dict[str, Any]) -> AssessmentSpec:
+    cached = _SPECS.get(content_hash)
+    if cached is None:
+        cached = _SPECS[content_hash] = AssessmentSpec.model_validate(content)
+    return cached
 
 
 def current_item_versions() -> Select[Item, ItemVersion]:

@@ -227,13 +227,17 @@ def _positions_summary(items: Any) -> list[list[Any]]:
     return [[item.position, round(item.marks, 6), item.pending, item.void] for item in items]
 
 
-def stored_summary(row: Result) -> dict[str, Any]:
+def stored_summary(row: Result, positions: list[list[Any]] | None = None) -> dict[str, Any]:
+    """The stored result's comparable summary; ``positions`` if already loaded."""
     return {
         "raw": round(row.raw, 6), "maximum": round(row.maximum, 6),
         "pending": row.status == "pending", "cut": round(row.cut, 6),
         "cut_method": row.cut_method, "passed": row.passed, "profile": row.profile,
         "scoring_version": row.scoring_version,
-        "positions": _positions_summary(scored_positions(row)),
+        "positions": (
+            positions if positions is not None
+            else _positions_summary(scored_positions(row))
+        ),
     }  # fmt: skip
 
 
@@ -491,16 +495,6 @@ def _load_batch(attempt_ids: list[int]) -> _Batch:
                   positions)  # fmt: skip
 
 
-def _batch_summary(batch: _Batch, row: Result) -> dict[str, Any]:
-    """A stored result's comparable summary (as ``stored_summary``), from the batch."""
-    return {
-        "raw": round(row.raw, 6), "maximum": round(row.maximum, 6),
-        "pending": row.status == "pending", "cut": round(row.cut, 6),
-        "cut_method": row.cut_method, "passed": row.passed, "profile": row.profile,
-        "scoring_version": row.scoring_version, "positions": batch.positions[row.id],
-    }  # fmt: skip
-
-
 def _score_batch(
     batch: _Batch, attempt_ids: list[int], extra: Mapping[int, Adjustment] | None
 ) -> dict[int, AttemptResult]:
@@ -576,7 +570,7 @@ def rescore_many(
         version = attempt.assessment_version
         if version.id not in releases:
             releases[version.id] = spec_of(version).results.release == "immediate"
-        before = _batch_summary(batch, row)
+        before = stored_summary(row, batch.positions[row.id])
         after = computed_summary(result)
         if after == before:
             continue
