@@ -22,6 +22,11 @@ Scales, used consistently:
 corrected point-biserial, the upper and lower groups and the option statistics
 use, so an item never correlates with itself.
 
+Unscored cells (a pretest item, on the form to gather statistics but not counted)
+are analysed as items like any other, but they are not part of anyone's total:
+their rest of form is the candidate's whole operational percent, and the test and
+competency statistics (reliability, SEM, sub-scores) use scored cells only.
+
 The definitions follow Moodle's quiz statistics (question/classes/statistics/
 questions/calculator.php and mod/quiz/report/statistics/classes/calculator.php):
 the corrected point-biserial is Moodle's discrimination index; discriminative
@@ -140,6 +145,8 @@ class ResponseRow:
     marks: float
     option: str | None = None
     criterion_marks: Mapping[str, float] | None = None
+    # False for a pretest item: analysed, but not part of the candidate's score.
+    scored: bool = True
 
 
 @dataclass(frozen=True, eq=False)
@@ -149,7 +156,8 @@ class Responses:
     Build it with ``from_matrix`` (arrays) or ``from_rows`` (database rows). The
     arrays are made read-only, so the value stays as frozen as it looks.
     ``choices`` holds, per cell, the index of the chosen option in that item's
-    ``options``, or ``NO_CHOICE``.
+    ``options``, or ``NO_CHOICE``. ``unscored`` is True in a cell that was on the
+    form but does not count towards the candidate's score (a pretest item).
     """
 
     candidates: tuple[str, ...]
@@ -160,14 +168,15 @@ class Responses:
     cut_marks: FloatArray | None = None
     candidate_max_marks: FloatArray | None = None
     criterion_marks: Mapping[str, FloatArray] = field(default_factory=dict)
+    unscored: BoolArray | None = None
 
     def __post_init__(self) -> None:
         # Keep copies, read-only, so neither side can change the other's arrays afterwards.
-        for name in ("marks", "choices", "cut_marks", "candidate_max_marks"):
+        types = {"choices": np.intp, "unscored": np.bool_}
+        for name in ("marks", "choices", "cut_marks", "candidate_max_marks", "unscored"):
             value = getattr(self, name)
             if value is not None:
-                dtype = np.intp if name == "choices" else np.float64
-                object.__setattr__(self, name, _frozen(value, dtype))
+                object.__setattr__(self, name, _frozen(value, types.get(name, np.float64)))
         frozen = {item: _frozen(m, np.float64) for item, m in self.criterion_marks.items()}
         object.__setattr__(self, "criterion_marks", frozen)
         n, k = len(self.candidates), len(self.items)
@@ -177,6 +186,8 @@ class Responses:
             raise AnalysisError("item ids repeat")
         if self.marks.shape != (n, k) or self.choices.shape != (n, k):
             raise AnalysisError(f"the marks and choices must be {n} candidates by {k} items")
+        if self.unscored is not None and self.unscored.shape != (n, k):
+            raise AnalysisError(f"the unscored cells must be {n} candidates by {k} items")
         maxima = np.array([spec.max_marks for spec in self.items], dtype=np.float64)
         seen = ~np.isnan(self.marks)
         with np.errstate(invalid="ignore"):
@@ -198,7 +209,7 @@ class Responses:
             if values is not None and values.shape != (n,):
                 raise AnalysisError(f"one {name} per candidate, please")
         if self.candidate_max_marks is not None:
-            needed = np.where(seen, maxima, 0.0).sum(axis=1)
+            needed = np.where(seen & ~self.unscored_cells, maxima, 0.0).sum(axis=1)
             if (self.candidate_max_marks < needed - 1e-9).any():
                 raise AnalysisError("a candidate's maximum is less than their items' maxima")
         by_id = {spec.item: spec for spec in self.items}
@@ -208,6 +219,14 @@ class Responses:
                 raise AnalysisError(f"item {item}: criterion marks for an item with no criteria")
             if matrix.shape != (n, len(spec.criteria)):
                 raise AnalysisError(f"item {item}: criterion marks must be {n} by criteria")
+
+    @property
+    def unscored_cells(self) -> BoolArray:
+        """True where a seen cell does not count towards the score; False everywhere else."""
+        seen = ~np.isnan(self.marks)
+        if self.unscored is None:
+            return np.zeros(self.marks.shape, dtype=np.bool_)
+        return np.asarray(self.unscored & seen, dtype=np.bool_)
 
     @classmethod
     def from_matrix(
@@ -221,6 +240,7 @@ class Responses:
         cut_marks: npt.ArrayLike | None = None,
         candidate_max_marks: npt.ArrayLike | None = None,
         criterion_marks: Mapping[str, npt.ArrayLike] | None = None,
+        unscored: npt.ArrayLike | None = None,
     ) -> Responses:
         """Build from a marks matrix and, optionally, the chosen option ids.
 
@@ -265,6 +285,7 @@ class Responses:
                 item: np.array(values, dtype=np.float64)
                 for item, values in (criterion_marks or {}).items()
             },
+            unscored=None if unscored is None else np.array(unscored, dtype=np.bool_),
         )
 
     @classmethod
@@ -315,6 +336,8 @@ class Responses:
             raise AnalysisError("a candidate has two responses to one item")
         choices = np.full((n, k), NO_CHOICE, dtype=np.intp)
         choices[r, c] = o
+        unscored = np.zeros((n, k), dtype=np.bool_)
+        unscored[r, c] = np.array([not row.scored for row in rows], dtype=np.bool_)
         criteria: list[tuple[int, int, int, float]] = []
         for row in rows:
             if row.criterion_marks:
@@ -347,6 +370,7 @@ class Responses:
                 else None
             ),
             criterion_marks=by_criterion,
+            unscored=unscored if unscored.any() else None,
         )
 
 
@@ -435,6 +459,8 @@ class ItemStats:
     options: tuple[OptionStats, ...]
     criteria: tuple[CriterionStats, ...]
     competencies: tuple[str, ...]
+    # Seen only as an unscored (pretest) item: its statistics are against the operational score.
+    pretest: bool = False
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -524,6 +550,16 @@ class _Cells:
     item_max: FloatArray  # per item
     n_candidates: int
     n_items: int
+    scored: BoolArray  # per cell: counts towards the candidate's score
+
+
+def _only(cells: _Cells, keep: BoolArray) -> _Cells:
+    """The same matrix with only the kept cells."""
+    return _Cells(
+        rows=cells.rows[keep], cols=cells.cols[keep], marks=cells.marks[keep],
+        choices=cells.choices[keep], item_max=cells.item_max, n_candidates=cells.n_candidates,
+        n_items=cells.n_items, scored=cells.scored[keep],
+    )  # fmt: skip
 
 
 def analyse(
@@ -570,20 +606,24 @@ def analyse(
     if not 0 < group_fraction <= 0.5:
         raise AnalysisError("the group fraction must be above 0 and at most 0.5")
     cells = _cells(responses)
-    total = _sum_by(cells.rows, cells.marks, cells.n_candidates)
+    scored = _only(cells, cells.scored)
+    total = _sum_by(scored.rows, scored.marks, cells.n_candidates)
     form_max = (
         responses.candidate_max_marks
         if responses.candidate_max_marks is not None
-        else _sum_by(cells.rows, cells.item_max[cells.cols], cells.n_candidates)
+        else _sum_by(scored.rows, scored.item_max[scored.cols], cells.n_candidates)
     )
+    # A scored cell leaves itself out of the rest; an unscored one was never in the total.
+    own_marks = np.where(cells.scored, cells.marks, 0.0)
+    own_max = np.where(cells.scored, cells.item_max[cells.cols], 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         percent = np.where(form_max > 0, total / form_max * 100.0, np.nan)
-        rest_max = form_max[cells.rows] - cells.item_max[cells.cols]
-        rest = np.where(rest_max > 0, (total[cells.rows] - cells.marks) / rest_max * 100.0, np.nan)
+        rest_max = form_max[cells.rows] - own_max
+        rest = np.where(rest_max > 0, (total[cells.rows] - own_marks) / rest_max * 100.0, np.nan)
     items = _item_stats(responses, cells, rest, group_fraction)
-    assessment, forms = _test_stats(responses, cells, percent, form_max, min_form_size)
+    assessment, forms = _test_stats(responses, scored, percent, form_max, min_form_size)
     competencies = _competency_stats(
-        responses, cells, assessment, competency_min_items, competency_min_reliability
+        responses, scored, assessment, competency_min_items, competency_min_reliability
     )
     return Analysis(items, assessment, forms, competencies, group_fraction)
 
@@ -599,6 +639,7 @@ def _cells(responses: Responses) -> _Cells:
         item_max=np.array([spec.max_marks for spec in responses.items], dtype=np.float64),
         n_candidates=len(responses.candidates),
         n_items=len(responses.items),
+        scored=~responses.unscored_cells[rows, cols],
     )
 
 
@@ -671,6 +712,7 @@ def _item_stats(
     )
     options_by_item, omitted = options
     criteria = _criterion_stats(responses)
+    scored_n = _count_by(cells.cols[cells.scored], k)
     return tuple(
         ItemStats(
             item=spec.item,
@@ -688,6 +730,7 @@ def _item_stats(
             options=options_by_item[j],
             criteria=criteria.get(spec.item, ()),
             competencies=spec.competencies,
+            pretest=bool(n[j] > 0 and scored_n[j] == 0),
         )
         for j, spec in enumerate(responses.items)
     )
@@ -902,7 +945,10 @@ def _test_stats(
         centred = cells.marks - _item_means(cells)[cells.cols]
         typical = _median_positive(items_seen)
         reliability = _available_case_alpha(cells.rows, centred, cells.n_candidates, typical)
-        method = "complete" if bool((~np.isnan(responses.marks)).all()) else "available_case"
+        everything = bool((~np.isnan(responses.marks)).all()) and len(cells.marks) == (
+            cells.n_candidates * cells.n_items
+        )
+        method = "complete" if everything else "available_case"
     (assessment,) = _scopes(
         [None],
         np.zeros(cells.n_candidates, dtype=np.intp),
@@ -1034,15 +1080,18 @@ def _competency_stats(
     min_items: float,
     min_reliability: float,
 ) -> tuple[CompetencyStats, ...]:
+    # Only items that count towards someone's score make up a statement's sub-score.
+    operational = _count_by(cells.cols, cells.n_items) > 0
     statements: dict[str, int] = {}
-    for spec in responses.items:
-        for statement in spec.competencies:
+    for j, spec in enumerate(responses.items):
+        for statement in spec.competencies if operational[j] else ():
             statements.setdefault(statement, len(statements))
     s = len(statements)
     if s == 0:
         return ()
     per_item = [
-        [statements[st] for st in dict.fromkeys(spec.competencies)] for spec in responses.items
+        [statements[st] for st in dict.fromkeys(spec.competencies)] if operational[j] else []
+        for j, spec in enumerate(responses.items)
     ]
     tags = np.array([len(found) for found in per_item], dtype=np.intp)
     flat = np.array([i for found in per_item for i in found], dtype=np.intp)

@@ -4,9 +4,9 @@ The matrix is built from the current revision of each result's scored
 positions (the marks actually given, against the key actually used), so an
 analysis after a key decision shows the items as they now score. By default
 only first attempts count, as in Moodle's statistics: a re-sit has seen the
-items before. Only scored positions are analysed (pretest items are left out
-for now), and written answers still awaiting marks are left out, never counted
-as zero.
+items before. Pretest items are analysed against each candidate's operational
+score, and count in no test statistic; written answers still awaiting marks are
+left out, never counted as zero.
 """
 
 from __future__ import annotations
@@ -122,7 +122,7 @@ def run(
         select(
             ScoredPosition.attempt_id, Item.key, ScoredPosition.item_version_id,
             ScoredPosition.marks, ScoredPosition.max_marks, ScoredPosition.answer,
-            ScoredPosition.key, ScoredPosition.position,
+            ScoredPosition.key, ScoredPosition.position, ScoredPosition.pretest,
         )
         .join(Result, (Result.id == ScoredPosition.result_id)
               & (Result.revision == ScoredPosition.revision))
@@ -132,7 +132,6 @@ def run(
         .where(
             AssessmentVersion.assessment_id == assessment.id,
             ScoredPosition.pending.is_(False),
-            ScoredPosition.pretest.is_(False),
         )
     )  # fmt: skip
     if first_attempts_only:
@@ -161,9 +160,9 @@ def run(
                 candidate=str(attempt_id), item=item_key, marks=float(marks),
                 option=answer if types[item_key] == "single" and isinstance(answer, str)
                 and answer in specs[item_key].options else None,
-                criterion_marks=criteria.get((attempt_id, position)),
+                criterion_marks=criteria.get((attempt_id, position)), scored=not pretest,
             )
-            for attempt_id, item_key, _v, marks, _max, answer, _key, position in rows
+            for attempt_id, item_key, _v, marks, _max, answer, _key, position, pretest in rows
         ],
         list(specs.values()),
         [
@@ -199,7 +198,7 @@ def _item_specs(
 ) -> tuple[dict[str, ItemSpec], dict[str, str]]:
     """One spec per item: its options and the key the latest marks used."""
     latest: dict[str, tuple[int, Any, float]] = {}
-    for _attempt, item_key, version_id, _marks, maximum, _answer, key, _position in rows:
+    for _attempt, item_key, version_id, _marks, maximum, _answer, key, _position, _pre in rows:
         if item_key not in latest or version_id >= latest[item_key][0]:
             latest[item_key] = (version_id, key, maximum)
     specs, types = {}, {}

@@ -146,3 +146,34 @@ class TestTooFewCandidates:
         assert done.analysis.item(MISKEYED).point_biserial < 0, "the statistics stay"
         shown = runner.invoke(args=["analysis", "run", "--assessment", KEY])
         assert "12 items seen by fewer than 100 candidates are not flagged" in shown.output
+
+
+def test_pretest_items_are_analysed_but_count_in_no_test_statistic(db, tmp_path, make_user):
+    """Two items ride along as pretest: they get statistics, against the operational score."""
+    from accredit.models.results import Result
+
+    operational = [f"co-{n:02d}" for n in range(ITEMS - 2)]
+    pretest = [f"co-{n:02d}" for n in range(ITEMS - 2, ITEMS)]
+    sections = [{"title": "All", "draws": [
+        {"bank": "cohort", "fixed": operational},
+        {"bank": "cohort", "fixed": pretest, "pretest": True},
+    ]}]  # fmt: skip
+    import_cohort(tmp_path, sections=sections)
+    sit_cohort(make_user, 60)
+
+    done = analysis.run(KEY)
+
+    by_item = {item.item: item for item in done.analysis.items}
+    assert set(by_item) == set(operational) | set(pretest)
+    assert all(by_item[key].pretest for key in pretest)
+    assert not any(by_item[key].pretest for key in operational)
+    for key in pretest:  # statistics as for any item, against the score on the other ten
+        assert by_item[key].n == 60
+        assert by_item[key].point_biserial is not None
+        assert by_item[key].point_biserial > 0.2
+    # The test statistics are over the ten scored items: each candidate's percent is of 10.
+    maxima = set(db.session.scalars(db.select(Result.maximum)))
+    assert maxima == {10}
+    assert done.analysis.assessment.typical_items == ITEMS - 2
+    body = done.as_json()
+    assert {item["item"] for item in body["items"] if item["pretest"]} == set(pretest)

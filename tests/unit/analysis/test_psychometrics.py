@@ -242,6 +242,71 @@ def test_competency_statements_by_hand():
     assert relaxed.competencies[1].too_few_to_judge  # 1 item, reliability 0.14
 
 
+# Q4 as a pretest item: on form Y to gather statistics, but not part of anyone's score.
+PRETEST_Q4 = [[v is not None and j == 3 for j, v in enumerate(row)] for row in HAND_MARKS]
+
+
+def test_a_pretest_item_is_analysed_against_the_operational_score_by_hand():
+    stats = analyse(hand(unscored=PRETEST_Q4, forms=HAND_FORMS), min_form_size=3)
+    q1, _q2, q3, q4 = stats.items
+    # Form Y's score is now Q1 + Q2 out of 2: D 2/2, E 1/2, F 0/2.
+    # Q1's rest: A (Q2 + Q3)/2 = 100, B 50, C 50; D (2 - 1)/1 = 100, E 1/1 = 100, F 0.
+    # In units of 50: 2 1 1 2 2 0, mean 4/3; deviations 2/3 -1/3 -1/3 2/3 2/3 -4/3.
+    # Item deviations ±1/2 (marks 1 1 0 1 0 0): Σ(x × r) = 1/2 × 1 - 1/2 × (-1) = 1.
+    # Σ x² = 3/2, Σ r² = (4 + 1 + 1 + 4 + 4 + 16)/9 = 10/3: r = 1/√5.
+    assert q1.point_biserial == pytest.approx(1 / math.sqrt(5))
+    assert not q1.pretest
+    assert not q3.pretest
+    # Q4 is reported, against each candidate's whole operational percent (it was never in
+    # the total, so nothing is taken out): D 100, E 50, F 0 with marks 0 1 0: r = 0.
+    assert q4.pretest
+    assert (q4.n, q4.facility) == (3, pytest.approx(1 / 3))
+    assert q4.point_biserial == pytest.approx(0.0)
+    # Test statistics use the scored cells only: percents 100 66.67 33.33 100 50 0.
+    percents = [100, 200 / 3, 100 / 3, 100, 50, 0]
+    assert stats.assessment.mean == pytest.approx(sum(percents) / 6)
+    (_form_x, form_y) = stats.forms
+    assert form_y.typical_items == 2  # Q1 and Q2: the pretest item is not on the scored form
+    # Form Y's alpha over Q1 Q2 (marks 1 1 / 0 1 / 0 0): item variances 1/3 and 1/3, totals
+    # 2 1 0 with variance 1: alpha = 2 × (1 - 2/3) = 2/3.
+    assert form_y.reliability == pytest.approx(2 / 3)
+    # The statement s2 now rests on Q3 alone: the pretest item is in no sub-score.
+    s2 = stats.competencies[1]
+    assert (s2.statement, s2.pool_items, s2.candidates) == ("s2", 1, 3)
+
+
+def test_a_pretest_item_leaves_the_rest_of_the_analysis_as_if_it_were_absent():
+    """Every operational statistic is the same as with the pretest item's cells left out."""
+    with_pretest = analyse(hand(unscored=PRETEST_Q4, forms=HAND_FORMS), min_form_size=3)
+    without = [[None if j == 3 else v for j, v in enumerate(row)] for row in HAND_MARKS]
+    absent = analyse(
+        Responses.from_matrix(
+            list("ABCDEF"), hand_items(), matrix(without), chosen=HAND_CHOICES, forms=HAND_FORMS
+        ),
+        min_form_size=3,
+    )
+    assert with_pretest.items[:3] == absent.items[:3]
+    assert with_pretest.assessment == absent.assessment
+    assert with_pretest.forms == absent.forms
+    assert with_pretest.competencies[0] == absent.competencies[0]
+
+
+def test_from_rows_carries_unscored_cells():
+    rows = [
+        ResponseRow(candidate, item.item, mark, HAND_CHOICES.get(item.item, [None] * 6)[i],
+                    scored=item.item != "Q4")
+        for i, (candidate, marks) in enumerate(zip("ABCDEF", HAND_MARKS, strict=True))
+        for item, mark in zip(hand_items(), marks, strict=True)
+        if mark is not None
+    ]  # fmt: skip
+    built = Responses.from_rows(rows, hand_items())
+    np.testing.assert_array_equal(built.unscored_cells, np.array(PRETEST_Q4))
+    assert analyse(built) == analyse(hand(unscored=PRETEST_Q4))
+    # A maximum may leave the pretest item out, since it was never part of the score.
+    people = [CandidateSpec(c, max_marks=3 if c in "ABC" else 2) for c in "ABCDEF"]
+    assert Responses.from_rows(rows, hand_items(), people).candidate_max_marks is not None
+
+
 def test_flags_on_the_hand_matrix():
     report = flag_items(analyse(hand()))
     codes = {f.item: ([x.code for x in f.hard], [x.code for x in f.soft]) for f in report.items}
