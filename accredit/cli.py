@@ -440,11 +440,31 @@ def marking_allocate(assessment_key: str | None) -> None:
     "--all-attempts", is_flag=True, help="Count re-sits too (first attempts only by default)."
 )
 def analysis_run(assessment_key: str, as_json: bool, all_attempts: bool) -> None:
-    """Print the test statistics and the flagged items (or everything, as JSON)."""
+    """Print the test statistics and the flagged items (or everything, as JSON).
+
+    The analysis is kept, as the worker keeps it, so the pages show it too.
+    """
+    first_only = not all_attempts
     try:
-        done = analysis.run(assessment_key, first_attempts_only=not all_attempts)
+        total = len(analysis.attempts_to_analyse(assessment_key, first_attempts_only=first_only))
+        with click.progressbar(
+            length=total, label="Reading the responses", file=sys.stderr,
+            hidden=as_json or total == 0,
+        ) as bar:  # fmt: skip
+            read = 0
+
+            def progress(done: int, _total: int) -> None:
+                nonlocal read
+                bar.update(done - read)
+                read = done
+
+            kept = analysis.keep(assessment_key, actor=None, first_attempts_only=first_only,
+                                 progress=progress)  # fmt: skip
+        db.session.commit()
     except DomainError as error:
+        db.session.rollback()
         raise click.ClickException(error.message) from None
+    done = analysis.AssessmentAnalysis.from_json(kept.statistics)
     if as_json:
         click.echo(json.dumps(done.as_json(), indent=2, default=str))
         return

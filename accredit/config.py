@@ -134,6 +134,12 @@ SETTINGS: dict[str, Setting] = {
     "FLAG_MIN_CANDIDATES": Setting(
         30, int, _at_least(1), "an item seen by fewer candidates than this is not flagged"
     ),
+    "ANALYSIS_INLINE_MAX": Setting(
+        2000,
+        int,
+        _at_least(0),
+        "a page analyses up to this many attempts itself; more wait for the worker",
+    ),
 }
 
 

@@ -77,6 +77,55 @@ def run_rescore(job_id: int, progress: Callable[[int], None] | None = None) -> N
         raise
 
 
+def run_analysis(job_id: int) -> None:
+    """Analyse an assessment's sittings and keep the result, reporting progress as it reads.
+
+    Progress is committed as it goes, so a page reloaded part-way shows how far
+    it has got; the kept run is written in one transaction at the end, so a run
+    that stops leaves nothing half-made.
+    """
+    from accredit.analysis import service as analysis
+
+    job = jobs.get(job_id)
+    assessment_key = str(job.params["assessment"])
+    first_only = bool(job.params.get("first_attempts_only", True))
+    actor_id = job.created_by_id
+    total = len(analysis.attempts_to_analyse(assessment_key, first_attempts_only=first_only))
+    jobs.started(job, total)
+    db.session.commit()
+
+    def progress(done: int, _total: int) -> None:
+        jobs.advanced(jobs.get(job_id), done)
+        db.session.commit()
+
+    try:
+        from accredit.models import User
+
+        actor = db.session.get(User, actor_id) if actor_id is not None else None
+        kept = analysis.keep(assessment_key, actor=actor, first_attempts_only=first_only,
+                             job_id=job_id, progress=progress)  # fmt: skip
+        jobs.finished(jobs.get(job_id), f"Analysed {kept.attempts} attempts.")
+        db.session.commit()
+    except Exception as error:
+        db.session.rollback()
+        jobs.failed(jobs.get(job_id), f"Stopped: {error}. It will be tried again.")
+        db.session.commit()
+        raise
+
+
+def _analyse(job_id: int) -> None:
+    with _context():
+        run_analysis(job_id)
+
+
+# Retried if it stops; a run reads only, and keeps its statistics in one transaction at the end.
+analysis_task: Any = huey.task(retries=2, retry_delay=10, name="analysis")(_analyse)
+
+
+def enqueue_analysis(job_id: int) -> None:
+    analysis_task(job_id)
+
+
 def _rescore(job_id: int) -> None:
     with _context():
         run_rescore(job_id)

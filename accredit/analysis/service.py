@@ -12,8 +12,9 @@ left out, never counted as zero.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Any
 
 from flask import current_app
@@ -23,11 +24,18 @@ from accredit import audit, clock
 from accredit.analysis.psychometrics import (
     Analysis,
     CandidateSpec,
+    CompetencyStats,
+    CriterionStats,
+    Flag,
     FlagReport,
     ItemFlags,
     ItemSpec,
+    ItemStats,
+    OptionStats,
     ResponseRow,
     Responses,
+    ScoreFlags,
+    ScoreStats,
     Thresholds,
     analyse,
     flag_items,
@@ -38,7 +46,14 @@ from accredit.extensions import db
 from accredit.models import Assessment, AssessmentVersion, Item, ItemVersion, Role, User
 from accredit.models.delivery import Attempt, AttemptItem
 from accredit.models.marking import AgreedMark
-from accredit.models.results import AnalysisSignOff, KeyDecision, Result, ScoredPosition
+from accredit.models.results import (
+    AnalysisRun,
+    AnalysisSignOff,
+    KeyDecision,
+    Result,
+    ResultRevision,
+    ScoredPosition,
+)
 from accredit.results.queries import criterion_marks_behind
 
 
@@ -59,15 +74,18 @@ class AssessmentAnalysis:
     min_candidates: int = 0
 
     def as_json(self) -> dict[str, Any]:
-        """Every statistic, ready for ``json.dumps`` (for the CLI's --json and for sign-off)."""
-        from dataclasses import asdict
+        """Every statistic, ready for ``json.dumps`` (the CLI's --json, kept runs, sign-offs).
 
+        ``from_json`` reads it back into the same value.
+        """
         analysis = self.analysis
         return {
             "assessment": self.key,
             "title": self.title,
             "attempts": self.attempts,
             "first_attempts_only": self.first_attempts_only,
+            "min_candidates": self.min_candidates,
+            "group_fraction": analysis.group_fraction,
             "thresholds": asdict(self.thresholds),
             "test": asdict(analysis.assessment),
             "forms": [asdict(form) for form in analysis.forms],
@@ -83,6 +101,48 @@ class AssessmentAnalysis:
             ],
             "test_flags": [asdict(flags) for flags in self.flags.tests],
         }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> AssessmentAnalysis:
+        """The analysis ``as_json`` wrote, as it was (a kept run shows exactly what it found)."""
+
+        def flags(found: Sequence[Mapping[str, Any]]) -> tuple[Flag, ...]:
+            return tuple(Flag(**flag) for flag in found)
+
+        def score(found: Mapping[str, Any]) -> ScoreStats:
+            return ScoreStats(**found)
+
+        items, item_flags = [], []
+        types: dict[str, str] = {}
+        too_few = set()
+        for raw in data["items"]:
+            fields = dict(raw)
+            kind, flagged = fields.pop("type", None), fields.pop("flags")
+            if fields.pop("too_few_candidates", False):
+                too_few.add(fields["item"])
+            if kind is not None:
+                types[fields["item"]] = kind
+            fields["options"] = tuple(OptionStats(**o) for o in fields["options"])
+            fields["criteria"] = tuple(CriterionStats(**c) for c in fields["criteria"])
+            fields["competencies"] = tuple(fields["competencies"])
+            items.append(ItemStats(**fields))
+            item_flags.append(
+                ItemFlags(flagged["item"], flags(flagged["hard"]), flags(flagged["soft"]))
+            )
+        analysis = Analysis(
+            items=tuple(items), assessment=score(data["test"]),
+            forms=tuple(score(form) for form in data["forms"]),
+            competencies=tuple(CompetencyStats(**c) for c in data["competencies"]),
+            group_fraction=float(data.get("group_fraction", 0.27)),
+        )  # fmt: skip
+        tests = tuple(ScoreFlags(t["form"], flags(t["flags"])) for t in data["test_flags"])
+        return cls(
+            key=data["assessment"], title=data["title"], attempts=int(data["attempts"]),
+            first_attempts_only=bool(data["first_attempts_only"]), analysis=analysis,
+            flags=FlagReport(tuple(item_flags), tests), thresholds=Thresholds(**data["thresholds"]),
+            item_types=types, too_few=frozenset(too_few),
+            min_candidates=int(data.get("min_candidates", 0)),
+        )  # fmt: skip
 
 
 def _assessment(key: str) -> tuple[Assessment, AssessmentVersion]:
@@ -111,14 +171,43 @@ def configured_thresholds() -> Thresholds:
     )
 
 
+# Attempts read per query: bounded parameter lists, and a step for the progress to show.
+CHUNK = 2000
+Progress = Callable[[int, int], None]
+
+
+def attempts_to_analyse(assessment_key: str, *, first_attempts_only: bool = True) -> list[int]:
+    """The scored attempts an analysis covers, in id order."""
+    assessment, _version = _assessment(assessment_key)
+    return _attempt_ids(assessment.id, first_attempts_only)
+
+
+def _attempt_ids(assessment_id: int, first_attempts_only: bool) -> list[int]:
+    query = (
+        select(Result.attempt_id)
+        .join(Attempt, Attempt.id == Result.attempt_id)
+        .join(AssessmentVersion, AssessmentVersion.id == Attempt.assessment_version_id)
+        .where(AssessmentVersion.assessment_id == assessment_id)
+        .order_by(Result.attempt_id)
+    )
+    if first_attempts_only:
+        query = query.where(Attempt.number == 1)
+    return list(db.session.scalars(query))
+
+
 def run(
     assessment_key: str, *, first_attempts_only: bool = True,
-    thresholds: Thresholds | None = None,
+    thresholds: Thresholds | None = None, progress: Progress | None = None,
 ) -> AssessmentAnalysis:  # fmt: skip
-    """Analyse every scored attempt of the assessment (first attempts only, by default)."""
+    """Analyse every scored attempt of the assessment (first attempts only, by default).
+
+    The responses are read a chunk of attempts at a time; ``progress(done, total)``
+    hears after each chunk, so a worker can report how far it has got.
+    """
     assessment, version = _assessment(assessment_key)
     thresholds = thresholds or configured_thresholds()
-    query = (
+    wanted = _attempt_ids(assessment.id, first_attempts_only)
+    base = (
         select(
             ScoredPosition.attempt_id, Item.key, ScoredPosition.item_version_id,
             ScoredPosition.marks, ScoredPosition.max_marks, ScoredPosition.answer,
@@ -126,17 +215,15 @@ def run(
         )
         .join(Result, (Result.id == ScoredPosition.result_id)
               & (Result.revision == ScoredPosition.revision))
-        .join(Attempt, Attempt.id == ScoredPosition.attempt_id)
-        .join(AssessmentVersion, AssessmentVersion.id == Attempt.assessment_version_id)
         .join(Item, Item.id == ScoredPosition.item_id)
-        .where(
-            AssessmentVersion.assessment_id == assessment.id,
-            ScoredPosition.pending.is_(False),
-        )
+        .where(ScoredPosition.pending.is_(False))
     )  # fmt: skip
-    if first_attempts_only:
-        query = query.where(Attempt.number == 1)
-    rows = db.session.execute(query).all()
+    rows: list[Any] = []
+    for start in range(0, len(wanted), CHUNK):
+        chunk = wanted[start : start + CHUNK]
+        rows.extend(db.session.execute(base.where(ScoredPosition.attempt_id.in_(chunk))).all())
+        if progress is not None:
+            progress(start + len(chunk), len(wanted))
     version_ids = {row[2] for row in rows}
     contents: dict[int, dict[str, Any]] = dict(
         db.session.execute(
@@ -147,9 +234,10 @@ def run(
     attempts = sorted({row[0] for row in rows})
     cuts = {
         attempt_id: (cut, maximum)
+        for start in range(0, len(attempts), CHUNK)
         for attempt_id, cut, maximum in db.session.execute(
             select(Result.attempt_id, Result.cut, Result.maximum).where(
-                Result.attempt_id.in_(attempts)
+                Result.attempt_id.in_(attempts[start : start + CHUNK])
             )
         )
     }
@@ -223,21 +311,145 @@ def _item_specs(
 
 def _criterion_marks(attempts: list[int]) -> dict[tuple[int, int], dict[str, float]]:
     """Each agreed written answer's marks per criterion, by attempt and position."""
-    if not attempts:
-        return {}
-    rows = db.session.execute(
-        select(AttemptItem.attempt_id, AttemptItem.position, AgreedMark)
-        .join(AgreedMark, AgreedMark.script_id == AttemptItem.id)
-        .where(AttemptItem.attempt_id.in_(attempts), AgreedMark.method != "blank")
-    ).all()
+    rows = [
+        row
+        for start in range(0, len(attempts), CHUNK)
+        for row in db.session.execute(
+            select(AttemptItem.attempt_id, AttemptItem.position, AgreedMark)
+            .join(AgreedMark, AgreedMark.script_id == AttemptItem.id)
+            .where(
+                AttemptItem.attempt_id.in_(attempts[start : start + CHUNK]),
+                AgreedMark.method != "blank",
+            )
+        ).all()
+    ]
     behind = criterion_marks_behind(agreed for _a, _p, agreed in rows)
     return {
         (attempt_id, position): behind[agreed.script_id] for attempt_id, position, agreed in rows
     }
 
 
+# ---- kept runs ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Basis:
+    """The newest submission, key decision and result revision an analysis covered."""
+
+    submitted_at: datetime | None
+    decided_at: datetime | None
+    revised_at: datetime | None
+
+
+def _basis(assessment_id: int) -> Basis:
+    """What the assessment's results rest on now: a later value means the analysis moved."""
+    of_assessment = AssessmentVersion.assessment_id == assessment_id
+    submitted = db.session.scalar(
+        select(func.max(Attempt.submitted_at))
+        .join(AssessmentVersion, AssessmentVersion.id == Attempt.assessment_version_id)
+        .where(of_assessment)
+    )
+    decided = db.session.scalar(
+        select(func.max(KeyDecision.decided_at)).where(KeyDecision.assessment_id == assessment_id)
+    )
+    revised = db.session.scalar(
+        select(func.max(ResultRevision.at))
+        .join(Result, Result.id == ResultRevision.result_id)
+        .join(Attempt, Attempt.id == Result.attempt_id)
+        .join(AssessmentVersion, AssessmentVersion.id == Attempt.assessment_version_id)
+        .where(of_assessment)
+    )
+    return Basis(submitted, decided, revised)
+
+
+def _later(now: datetime | None, then: datetime | None) -> bool:
+    if now is None:
+        return False
+    return then is None or now > then
+
+
+def keep(
+    assessment_key: str, *, actor: User | None, first_attempts_only: bool = True,
+    job_id: int | None = None, progress: Progress | None = None,
+) -> AnalysisRun:  # fmt: skip
+    """Run the analysis and keep it, with what it covered. Flushes; the caller commits."""
+    assessment, _version = _assessment(assessment_key)
+    basis = _basis(assessment.id)  # before reading: anything later makes the run out of date
+    done = run(assessment_key, first_attempts_only=first_attempts_only, progress=progress)
+    row = AnalysisRun(
+        assessment_id=assessment.id, first_attempts_only=first_attempts_only,
+        attempts=done.attempts, statistics=json.loads(json.dumps(done.as_json(), default=str)),
+        basis_submitted_at=basis.submitted_at, basis_decided_at=basis.decided_at,
+        basis_revised_at=basis.revised_at, computed_at=clock.now(),
+        computed_by_id=actor.id if actor else None, job_id=job_id,
+    )  # fmt: skip
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def latest_run(assessment_key: str, *, first_attempts_only: bool = True) -> AnalysisRun | None:
+    assessment, _version = _assessment(assessment_key)
+    return db.session.scalar(
+        select(AnalysisRun)
+        .where(
+            AnalysisRun.assessment_id == assessment.id,
+            AnalysisRun.first_attempts_only.is_(first_attempts_only),
+        )
+        .order_by(AnalysisRun.computed_at.desc(), AnalysisRun.id.desc())
+        .limit(1)
+    )
+
+
+def run_stale_because(kept: AnalysisRun) -> str | None:
+    """Why a kept run no longer shows the results as they stand, or None if it does."""
+    now = _basis(kept.assessment_id)
+    if _later(now.submitted_at, kept.basis_submitted_at):
+        return "Attempts were submitted after this analysis was run"
+    if _later(now.decided_at, kept.basis_decided_at):
+        return "A key decision was made after this analysis was run"
+    if _later(now.revised_at, kept.basis_revised_at):
+        return "Results changed after this analysis was run"
+    return None
+
+
+@dataclass(frozen=True)
+class Shown:
+    """The analysis a page shows: a current kept run, a fresh computation, or an old run."""
+
+    done: AssessmentAnalysis | None
+    kept: AnalysisRun | None
+    stale_because: str | None
+    attempts: int  # how many attempts the analysis covers now
+    computed_now: bool
+
+
+def to_show(assessment_key: str) -> Shown:
+    """What the analysis pages show, computing nothing large in the request (reads only).
+
+    A kept run that is still current is shown as it is. Otherwise a cohort no
+    larger than ACCREDIT_ANALYSIS_INLINE_MAX attempts is analysed now; a larger
+    one shows its last kept run, marked out of date, until the worker runs it again.
+    """
+    assessment, _version = _assessment(assessment_key)
+    kept = latest_run(assessment_key)
+    stale = run_stale_because(kept) if kept is not None else "The analysis has not been run"
+    if kept is not None and stale is None:
+        return Shown(AssessmentAnalysis.from_json(kept.statistics), kept, None, kept.attempts,
+                     computed_now=False)  # fmt: skip
+    count = len(_attempt_ids(assessment.id, True))
+    if count <= int(current_app.config["ACCREDIT_ANALYSIS_INLINE_MAX"]):
+        return Shown(run(assessment_key), None, None, count, computed_now=True)
+    old = AssessmentAnalysis.from_json(kept.statistics) if kept is not None else None
+    return Shown(old, kept, stale, count, computed_now=False)
+
+
 class NotSignedOff(Conflict):
     code = "not_signed_off"
+
+
+class AnalysisOutOfDate(Conflict):
+    code = "analysis_out_of_date"
 
 
 class SignOffRefused(DomainError):
@@ -294,17 +506,26 @@ def sign_off(assessment_key: str, *, actor: User | None, note: str = "") -> Anal
     ):
         raise SignOffRefused("Only a lead assessor or an administrator signs off item analysis")
     assessment, _version = _assessment(assessment_key)
-    done = run(assessment_key)
+    kept = latest_run(assessment_key)
+    if kept is None or run_stale_because(kept) is not None:
+        count = len(_attempt_ids(assessment.id, True))
+        if count > int(current_app.config["ACCREDIT_ANALYSIS_INLINE_MAX"]):
+            raise AnalysisOutOfDate(
+                "The item analysis is out of date: run it again, review it, then sign it off"
+            )
+        kept = keep(assessment_key, actor=actor)
+    done = AssessmentAnalysis.from_json(kept.statistics)
     row = AnalysisSignOff(
-        assessment_id=assessment.id, attempts=done.attempts,
-        statistics=json.loads(json.dumps(done.as_json(), default=str)), note=note.strip(),
-        signed_by_id=actor.id if actor else None, signed_at=clock.now(),
+        assessment_id=assessment.id, attempts=done.attempts, statistics=kept.statistics,
+        note=note.strip(), signed_by_id=actor.id if actor else None, signed_at=clock.now(),
+        run_id=kept.id,
     )  # fmt: skip
     db.session.add(row)
     db.session.flush()
     flagged = [flags.item for flags in done.flags.items if flags.hard]
     audit.record(
         "analysis.signed_off", actor=actor, subject_type="assessment", subject_id=assessment_key,
-        details={"attempts": done.attempts, "hard_flags": flagged, "note": row.note},
+        details={"attempts": done.attempts, "hard_flags": flagged, "note": row.note,
+                 "run": kept.id},
     )  # fmt: skip
     return row

@@ -8,9 +8,10 @@ request that rolls back leaves no orphan job behind.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from accredit import clock
@@ -55,6 +56,28 @@ def get(job_id: int) -> Job:
     if job is None:
         raise NotFound("No such job")
     return job
+
+
+# A job queued or running for longer than this is taken to have been lost with its worker.
+STALLED_AFTER = timedelta(minutes=30)
+
+
+def latest_open(kind: str, **params: Any) -> Job | None:
+    """The newest job of this kind, with these parameters, still queued or running."""
+    recent = db.session.scalars(
+        select(Job)
+        .where(
+            Job.kind == kind,
+            Job.state.in_(("queued", "running")),
+            Job.created_at >= clock.now() - STALLED_AFTER,
+        )
+        .order_by(Job.id.desc())
+        .limit(50)
+    )
+    for job in recent:
+        if all(job.params.get(name) == value for name, value in params.items()):
+            return job
+    return None
 
 
 def started(job: Job, total: int) -> None:

@@ -27,6 +27,7 @@ from accredit.models.marking import (
 )
 from accredit.models.people import LoginAttempt, Organisation, Role, User
 from accredit.models.results import (
+    AnalysisRun,
     AnalysisSignOff,
     KeyDecision,
     Result,
@@ -37,6 +38,7 @@ from accredit.models.results import (
 __all__ = [
     "AgreedMark",
     "Allocation",
+    "AnalysisRun",
     "AnalysisSignOff",
     "Assessment",
     "AssessmentVersion",

@@ -178,3 +178,33 @@ class AnalysisSignOff(Base):
     note: Mapped[str] = mapped_column(Text, default="", server_default="")
     signed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     signed_at: Mapped[datetime]
+    # The kept analysis the lead reviewed and signed, when there was one.
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("analysis_runs.id"))
+
+
+class AnalysisRun(Base):
+    """An item analysis as it was computed, kept so a large cohort's statistics are shown
+    without computing them in the request, and so a sign-off can say what it signed.
+
+    A run is derived, never a fact about anyone's result: it records what it
+    covered (attempts submitted and key decisions made up to its basis times), so
+    a later submission or decision shows it is out of date.
+    """
+
+    __tablename__ = "analysis_runs"
+    __table_args__ = (
+        Index("ix_analysis_runs_latest", "assessment_id", "first_attempts_only", "computed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("assessments.id"))
+    first_attempts_only: Mapped[bool] = mapped_column(Boolean)
+    attempts: Mapped[int]
+    statistics: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    # The newest submission, key decision and result revision the run covered (None: none).
+    basis_submitted_at: Mapped[datetime | None]
+    basis_decided_at: Mapped[datetime | None]
+    basis_revised_at: Mapped[datetime | None]
+    computed_at: Mapped[datetime]
+    computed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"))

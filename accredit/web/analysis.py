@@ -15,7 +15,7 @@ from accredit import worker as tasks
 from accredit.analysis import keys
 from accredit.analysis import service as analysis
 from accredit.analysis.psychometrics import ItemStats
-from accredit.errors import NotFound
+from accredit.errors import Conflict, NotFound
 from accredit.jobs import service as jobs
 from accredit.policy import LEAD_ASSESSOR_AREA, guard_blueprint
 
@@ -43,8 +43,21 @@ def _number(value: float | None) -> float:
     return float("-inf") if value is None else value
 
 
+class NotRunYet(Conflict):
+    code = "analysis_not_run"
+
+
 def _run(assessment_key: str) -> analysis.AssessmentAnalysis:
-    return analysis.run(assessment_key)
+    """The analysis to show: kept, computed now for a small cohort, or the last one kept."""
+    done = analysis.to_show(assessment_key).done
+    if done is None:
+        raise NotRunYet("The item analysis has not been run yet: run it from its page first")
+    return done
+
+
+def _running(assessment_key: str) -> Any:
+    """The analysis job for this assessment that is queued or running, if any."""
+    return jobs.latest_open("analysis", assessment=assessment_key)
 
 
 @bp.route("/")
@@ -57,7 +70,13 @@ def index() -> str:
 
 @bp.route("/<assessment_key>")
 def assessment(assessment_key: str) -> str:
-    done = _run(assessment_key)
+    shown = analysis.to_show(assessment_key)
+    done = shown.done
+    if done is None:
+        return render_template(
+            "analysis/not_run.html", assessment_key=assessment_key, shown=shown,
+            running=_running(assessment_key),
+        )  # fmt: skip
     sort = request.args.get("sort", "flags")
     items = list(done.analysis.items)
     if sort in SORTS:
@@ -70,8 +89,22 @@ def assessment(assessment_key: str) -> str:
         "analysis/assessment.html", done=done, items=items, sort=sort,
         order=request.args.get("order", "asc"),
         unsigned=analysis.sign_off_stale_because(assessment_key),
-        signed=analysis.latest_sign_off(assessment_key),
+        signed=analysis.latest_sign_off(assessment_key), shown=shown,
+        running=_running(assessment_key),
     )  # fmt: skip
+
+
+@bp.route("/<assessment_key>/run", methods=["POST"])
+def run(assessment_key: str) -> Response:
+    """Run the analysis on the worker and keep it; the job's page shows how far it has got."""
+    running = _running(assessment_key)
+    if running is not None:
+        return redirect(url_for("analysis.job", job_id=running.id))
+    analysis.attempts_to_analyse(assessment_key)  # an unknown assessment is a 404, not a job
+    job = jobs.create("analysis", {"assessment": assessment_key, "first_attempts_only": True},
+                      actor=current_user)  # fmt: skip
+    jobs.after_commit(tasks.enqueue_analysis, job)
+    return redirect(url_for("analysis.job", job_id=job.id))
 
 
 def _item(done: analysis.AssessmentAnalysis, item_key: str) -> ItemStats:
