@@ -17,7 +17,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
+from sqlalchemy.orm import defer
 
 from accredit import audit, clock
 from accredit.catalogue.queries import spec_of
@@ -420,7 +421,7 @@ class _Batch:
 
     attempts: dict[int, Attempt]
     results: dict[int, Result]
-    slots: dict[int, list[AttemptItem]]
+    slots: dict[int, list[Any]]  # rows: attempt_id, position, item_id, item_version_id, pretest
     contents: dict[int, tuple[int, dict[str, Any]]]  # item version id -> (version, content)
     item_keys: dict[int, str]
     responses: dict[int, dict[int, Any]]
@@ -433,16 +434,21 @@ def _load_batch(attempt_ids: list[int]) -> _Batch:
     attempts = {
         a.id: a for a in db.session.scalars(select(Attempt).where(Attempt.id.in_(attempt_ids)))
     }
+    # Each result's items document is only ever replaced here, so it is not read (nor decoded).
     rows = {
         r.attempt_id: r
-        for r in db.session.scalars(select(Result).where(Result.attempt_id.in_(attempt_ids)))
+        for r in db.session.scalars(
+            select(Result).where(Result.attempt_id.in_(attempt_ids)).options(defer(Result.items))
+        )
     }
-    slots: dict[int, list[AttemptItem]] = {a: [] for a in attempts}
-    for slot in db.session.scalars(
-        select(AttemptItem)
+    # Only the columns scoring needs: no ORM objects, and none of each slot's JSON to decode.
+    slots: dict[int, list[Any]] = {a: [] for a in attempts}
+    for slot in db.session.execute(
+        select(AttemptItem.attempt_id, AttemptItem.position, AttemptItem.item_id,
+               AttemptItem.item_version_id, AttemptItem.pretest)
         .where(AttemptItem.attempt_id.in_(attempt_ids))
         .order_by(AttemptItem.attempt_id, AttemptItem.position)
-    ):
+    ):  # fmt: skip
         slots[slot.attempt_id].append(slot)
     version_ids = {slot.item_version_id for group in slots.values() for slot in group}
     contents = {
@@ -608,6 +614,7 @@ def rescore_many(
             release(row, actor=actor, reason="Released when its written answers were marked")
     db.session.flush()
     if positions:
-        db.session.execute(insert(ScoredPosition), positions)
-        db.session.execute(insert(ResultRevision), revisions)
+        # Core inserts of plain rows: nothing here needs the ORM's bookkeeping per row.
+        db.session.execute(ScoredPosition.__table__.insert(), positions)
+        db.session.execute(ResultRevision.__table__.insert(), revisions)
     return changed
