@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 import time
 from collections import Counter
@@ -26,6 +27,9 @@ from accredit.banks import format_summary, load_tree, summarise, write_json_sche
 from accredit.catalogue.importer import import_tree, record_failure, unexpected_error
 from accredit.delivery import service as delivery
 from accredit.errors import DomainError
+from accredit.exports import formats as export_formats
+from accredit.exports import service as exports
+from accredit.exports import tokens
 from accredit.extensions import db
 from accredit.jobs import service as jobs
 from accredit.jobs.queue import huey
@@ -47,6 +51,7 @@ marking_cli = AppGroup("marking", help="Allocate written answers to markers and 
 analysis_cli = AppGroup("analysis", help="Item analysis of an assessment's sittings.")
 keys_cli = AppGroup("keys", help="Decide an item's key: keep, rekey, several keys, credit, void.")
 jobs_cli = AppGroup("jobs", help="Run the background worker; look at jobs.")
+exports_cli = AppGroup("exports", help="Make, check and hand over exports for regulators.")
 
 
 def transaction(command: F) -> F:
@@ -589,6 +594,81 @@ def jobs_status(job_id: int) -> None:
     click.echo(f"Job {job.id} ({job.kind}): {job.state}, {job.done} of {total}. {job.message}")
 
 
+def _export_command(kind: str, help_text: str) -> None:
+    @exports_cli.command(kind, help=help_text)
+    @click.option(
+        "--out",
+        "out",
+        required=True,
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Where to write the ZIP.",
+    )
+    @click.option("--assessment", default=None, help="Only this assessment (its id).")
+    @click.option("--organisation", default=None, help="Only this organisation (its code).")
+    @click.option("--from", "window_from", default=None, help="Submitted on or after (YYYY-MM-DD).")
+    @click.option("--to", "window_to", default=None, help="Submitted on or before (YYYY-MM-DD).")
+    @click.option(
+        "--status",
+        type=click.Choice(exports.STATUSES),
+        default="ratified",
+        show_default=True,
+        help="ratified: ratified and amended results; all: provisional ones too.",
+    )
+    @transaction
+    def command(out: Path, **raw: Any) -> None:
+        export = exports.generate(kind, exports.Filters.parse(raw), actor=None)
+        db.session.flush()
+        shutil.copyfile(exports.export_dir() / export.file_name, out)
+        click.echo(f"Wrote {out}: export {export.id}, {export.rows} rows, "
+                   f"SHA-256 {export.sha256}")  # fmt: skip
+
+
+for _kind, _help in (
+    ("results", "One row per finalised accreditation attempt (and per absence)."),
+    ("profiles", "One row per finalised attempt and competency statement."),
+    ("marking", "Each written answer's marks by round, and its agreed mark."),
+    ("items", "Item statistics of one assessment (give --assessment)."),
+    ("research", "Responses per item, pseudonymised, with small counts suppressed."),
+):
+    _export_command(_kind, _help)
+
+
+@exports_cli.command("verify")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def exports_verify(file: Path) -> None:
+    """Check an export ZIP against its datapackage.json: hashes, sizes, rows and types."""
+    problems = export_formats.verify(file)
+    if problems:
+        for problem in problems:
+            click.echo(f"FAILED: {problem}", err=True)
+        raise SystemExit(1)
+    click.echo(f"{file}: every file matches its datapackage.json (hash, size, rows, types).")
+
+
+@exports_cli.command("token")
+@click.option("--email", required=True, help="The regulator who will hold the token.")
+@click.option("--name", required=True, help='What the token is for, such as "weekly load".')
+@transaction
+def exports_token(email: str, name: str) -> None:
+    """Issue an export API token to a regulator. It is printed once and never stored."""
+    holder = db.session.scalar(select(User).filter_by(email=email.strip().lower()))
+    if holder is None:
+        raise click.ClickException(f"No account {email}")
+    row, token = tokens.issue(holder, name, actor=None)
+    click.echo(f"Token {row.id} for {holder.email} ({name}). Keep it safe; it is shown once:")
+    click.echo(token)
+
+
+@exports_cli.command("revoke-token")
+@click.argument("token_id", type=int)
+@click.option("--reason", default="", help="Why; recorded.")
+@transaction
+def exports_revoke_token(token_id: int, reason: str) -> None:
+    """Revoke an export API token."""
+    tokens.revoke(token_id, actor=None, reason=reason)
+    click.echo(f"Token {token_id} revoked.")
+
+
 DEMO_ORGANISATIONS = [
     ("NHC", "Northhaven City Council"),
     ("WDC", "Westdale County Council"),
@@ -667,7 +747,7 @@ def _demo_enrolments() -> None:
 def init_app(app: Flask) -> None:
     commands = (
         banks_cli, orgs_cli, users_cli, audit_cli, attempts_cli, results_cli, marking_cli,
-        analysis_cli, keys_cli, jobs_cli, enrol, demo,
+        analysis_cli, keys_cli, jobs_cli, exports_cli, enrol, demo,
     )  # fmt: skip
     for command in commands:
         app.cli.add_command(command)

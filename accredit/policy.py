@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from flask import Blueprint, Flask, abort, current_app, redirect, request, url_for
+from flask import Blueprint, Flask, abort, current_app, g, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import Select, select
 
@@ -32,8 +32,12 @@ class Access:
     roles: frozenset[Role] | None = None  # None with public=False: any signed-in user
     # Of assessors, only lead assessors (administrators still see everything).
     lead_only: bool = False
+    # Reached with a bearer token (the export API), never with a session cookie.
+    token: bool = False
 
     def admits(self, user: Any) -> bool:
+        if self.token:
+            return False  # only a bearer token admits; see ``enforce``
         if self.public:
             return True
         if not user.is_authenticated:
@@ -59,6 +63,8 @@ LEAD_ASSESSOR_AREA = Access(roles=frozenset({Role.ASSESSOR, Role.ADMIN}), lead_o
 LEADER_AREA = roles(Role.LEADER)
 REGULATOR_AREA = roles(Role.REGULATOR)
 ADMIN_AREA = roles()
+# The export API: a regulator's (or an administrator's) bearer token, and nothing else.
+EXPORT_TOKEN_AREA = Access(roles=frozenset({Role.REGULATOR, Role.ADMIN}), token=True)
 
 
 def _declare(access: Access) -> Callable[[F], F]:
@@ -111,14 +117,37 @@ def access_for(app: Flask, endpoint: str) -> Access | None:
     return registry.get(blueprint) if blueprint else None
 
 
+def bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
 def enforce() -> Response | None:  # noqa: RET503 (abort raises)
-    """Refuse the request unless the current user is admitted to its endpoint."""
+    """Refuse the request unless the current user is admitted to its endpoint.
+
+    A bearer token is accepted on the export API only: anywhere else, a request
+    that carries one is refused with 401, so a token never opens a page.
+    """
     if request.endpoint is None:
         return None  # no route matched: let the 404 or 405 through
     access = access_for(current_app, request.endpoint)
     if access is None:
         current_app.logger.error("endpoint %s declares no access; refusing", request.endpoint)
         abort(403)
+    if access.token:
+        from accredit.exports import tokens
+
+        token = bearer_token()
+        holder = tokens.holder_of(token) if token else None
+        if holder is None:
+            abort(401)
+        if access.roles is not None and Role(holder.role) not in access.roles:
+            abort(403)
+        g.token_holder = holder
+        return None
+    if "Authorization" in request.headers:
+        abort(401)
     if access.admits(current_user):
         return None
     if not current_user.is_authenticated:

@@ -137,3 +137,38 @@ rescore_task: Any = huey.task(retries=3, retry_delay=10, name="rescore")(_rescor
 
 def enqueue_rescore(job_id: int) -> None:
     rescore_task(job_id)
+
+
+def run_export(job_id: int) -> None:
+    """Write an export a regulator asked for, and record it; all or nothing."""
+    from accredit.exports import service as exports
+    from accredit.models import User
+
+    job = jobs.get(job_id)
+    kind = str(job.params["kind"])
+    filters = exports.Filters.parse(dict(job.params.get("filters") or {}))
+    actor = db.session.get(User, job.created_by_id) if job.created_by_id is not None else None
+    jobs.started(job, 1)
+    db.session.commit()
+    try:
+        export = exports.generate(kind, filters, actor=actor, job_id=job_id)
+        jobs.finished(jobs.get(job_id), f"Export {export.id}: {export.rows} rows.")
+        db.session.commit()
+    except Exception as error:
+        db.session.rollback()
+        jobs.failed(jobs.get(job_id), f"Stopped: {error}. It will be tried again.")
+        db.session.commit()
+        raise
+
+
+def _export(job_id: int) -> None:
+    with _context():
+        run_export(job_id)
+
+
+# Retried if it stops: an export is recorded only once its file is complete.
+export_task: Any = huey.task(retries=2, retry_delay=10, name="export")(_export)
+
+
+def enqueue_export(job_id: int) -> None:
+    export_task(job_id)

@@ -6,8 +6,9 @@ be explained and rebuilt from what the attempt recorded.
 
 from __future__ import annotations
 
+import hashlib
 import random
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from accredit.banks import ItemFacts, ScenarioFacts
@@ -147,3 +148,13 @@ def _option_order(item: ItemOptions, shuffle: bool, rng: random.Random) -> tuple
     if shuffle and item.type in SHUFFLED_TYPES:
         rng.shuffle(order)
     return tuple(order)
+
+
+def form_id(positions: Iterable[tuple[int, int]]) -> str:
+    """A short, stable id of a drawn form from its (position, item version id) pairs.
+
+    Two attempts that drew the same item versions in the same positions share it,
+    whatever order their options were shown in.
+    """
+    text = ";".join(f"{position}:{version}" for position, version in sorted(positions))
+    return "F" + hashlib.sha256(text.encode()).hexdigest()[:15]

@@ -28,7 +28,7 @@ from accredit.banks import Assessment as AssessmentSpec
 from accredit.catalogue.queries import bank_facts, current_item_versions
 from accredit.catalogue.queries import spec_of as spec_of
 from accredit.delivery.answers import answer_rules, normalise_answer
-from accredit.delivery.assembly import ItemOptions, assemble
+from accredit.delivery.assembly import ItemOptions, assemble, form_id
 from accredit.delivery.timing import (
     Adjustment,
     AttemptState,
@@ -433,6 +433,7 @@ def _new_attempt(
                 pretest=slot.pretest or _unmarked_in_practice(spec, item_version),
             )
         )  # fmt: skip
+    attempt.form_id = form_id((slot.position, slot.item_version_id) for slot in attempt.items)
     return attempt
 
 

@@ -80,6 +80,21 @@ def latest_open(kind: str, **params: Any) -> Job | None:
     return None
 
 
+def open_of_kind(kind: str) -> list[Job]:
+    """Jobs of this kind still queued or running (and not stalled), newest first."""
+    return list(
+        db.session.scalars(
+            select(Job)
+            .where(
+                Job.kind == kind,
+                Job.state.in_(("queued", "running")),
+                Job.created_at >= clock.now() - STALLED_AFTER,
+            )
+            .order_by(Job.id.desc())
+        )
+    )
+
+
 def started(job: Job, total: int) -> None:
     job.state, job.total, job.started_at = "running", total, job.started_at or clock.now()
     job.done = min(job.done, total)

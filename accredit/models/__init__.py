@@ -16,6 +16,7 @@ from accredit.models.banks import (
 )
 from accredit.models.base import Base
 from accredit.models.delivery import Attempt, AttemptItem, Enrolment, Response
+from accredit.models.exports import ApiToken, Export
 from accredit.models.jobs import Job
 from accredit.models.marking import (
     AgreedMark,
@@ -40,6 +41,7 @@ __all__ = [
     "Allocation",
     "AnalysisRun",
     "AnalysisSignOff",
+    "ApiToken",
     "Assessment",
     "AssessmentVersion",
     "Attempt",
@@ -50,6 +52,7 @@ __all__ = [
     "Base",
     "CriterionMark",
     "Enrolment",
+    "Export",
     "Framework",
     "FrameworkVersion",
     "ImportRun",

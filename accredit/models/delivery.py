@@ -113,6 +113,8 @@ class Attempt(Base):
     deadline_at: Mapped[datetime | None] = mapped_column(index=True)
     submitted_at: Mapped[datetime | None]
     submission: Mapped[str | None] = mapped_column(String(10))
+    # Which form was drawn: a digest of its positions and item versions (same form, same id).
+    form_id: Mapped[str | None] = mapped_column(String(16))
 
     enrolment: Mapped[Enrolment] = relationship(back_populates="attempts")
     assessment_version: Mapped[AssessmentVersion] = relationship()

@@ -15,9 +15,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import defer
 
 from accredit import audit, clock
@@ -615,6 +615,6 @@ def rescore_many(
     db.session.flush()
     if positions:
         # Core inserts of plain rows: nothing here needs the ORM's bookkeeping per row.
-        db.session.execute(ScoredPosition.__table__.insert(), positions)
-        db.session.execute(ResultRevision.__table__.insert(), revisions)
+        db.session.execute(insert(cast(Table, ScoredPosition.__table__)), positions)
+        db.session.execute(insert(cast(Table, ResultRevision.__table__)), revisions)
     return changed

@@ -16,6 +16,7 @@ from accredit.web import (
     candidate,
     enrolments,
     errors,
+    exports_api,
     leader,
     marking_api,
     pages,
@@ -40,6 +41,7 @@ def init_app(app: Flask) -> None:
         pages.bp,
         api.bp,
         marking_api.bp,
+        exports_api.bp,
         enrolments.bp,
         *ROLE_BLUEPRINTS,
     ):

@@ -126,6 +126,8 @@ def render_error(  # type: ignore[no-untyped-def]
     response.status_code = status
     if status == 503:
         response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    if status == 401 and wants_json():
+        response.headers["WWW-Authenticate"] = 'Bearer realm="accredit"'
     return response
 
 
