@@ -30,6 +30,9 @@ from typing import IO, Any, Literal
 
 FieldType = Literal["string", "integer", "number", "boolean", "datetime", "date", "yearmonth"]
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\0")
+# Times in the CSV are UTC, written without a zone designator (the schema says UTC) so that
+# spreadsheets read them as dates and times rather than as text.
+DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S"
 DESCRIPTOR = "datapackage.json"
 PROFILE = "tabular-data-package"
 # The cell that stands for a number held back because it counts fewer than five people.
@@ -57,7 +60,7 @@ class Field:
             "name": self.name, "type": self.type, "description": self.description,
         }  # fmt: skip
         if self.type == "datetime":
-            found["format"] = "%Y-%m-%dT%H:%M:%SZ"
+            found["format"] = DATETIME_FORMAT
         constraints: dict[str, Any] = {}
         if self.enum:
             constraints["enum"] = list(self.enum)
@@ -143,7 +146,9 @@ def cell(value: Any, column: Field) -> str:
     if kind == "datetime":
         if not isinstance(value, datetime):
             raise ExportFormatError(f"{column.name}: {value!r} is not a date and time")
-        return _utc(value)
+        if value.tzinfo is None:
+            raise ExportFormatError(f"{column.name}: a time without its zone cannot be exported")
+        return value.astimezone(UTC).strftime(DATETIME_FORMAT)
     if kind == "date":
         if isinstance(value, datetime) or not isinstance(value, date):
             raise ExportFormatError(f"{column.name}: {value!r} is not a date")
@@ -278,7 +283,7 @@ _PARSERS: dict[str, re.Pattern[str]] = {
     "integer": re.compile(r"-?\d+"),
     "number": re.compile(r"-?\d+(\.\d+)?([eE][-+]?\d+)?"),
     "boolean": re.compile(r"true|false"),
-    "datetime": re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z"),
+    "datetime": re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}"),
     "date": re.compile(r"\d{4}-\d{2}-\d{2}"),
     "yearmonth": re.compile(r"\d{4}-\d{2}"),
 }

@@ -297,6 +297,8 @@ def _absent_rows(filters: Filters) -> Iterator[list[Any]]:
 def profile_rows(filters: Filters) -> Iterator[list[Any]]:
     query = _results_query(filters).add_columns(Result.profile)
     for row, d in _with_status(query, filters):
+        if d.outcome == "withheld":
+            continue  # what a withheld result scored is held back with it
         for statement in row.profile or ():
             yield [
                 f"{d.row_id}.{statement['statement']}", d.row_id, row.registration,
@@ -311,7 +313,8 @@ def profile_rows(filters: Filters) -> Iterator[list[Any]]:
 def marking_rows(filters: Filters) -> Iterator[list[Any]]:
     """Marks of written answers on the results a regulator may see, by round."""
     for row, d in _with_status(_results_query(filters), filters):
-        yield from _marks_of(row, d)
+        if d.outcome != "withheld":
+            yield from _marks_of(row, d)
 
 
 def _marks_of(row: Any, d: _ResultRow) -> Iterator[list[Any]]:
@@ -375,7 +378,8 @@ def _research_query(filters: Filters) -> Any:
                                   decision.revision == Result.revision))
         .where(
             AssessmentVersion.mode == "accreditation",
-            or_(Result.released_at.is_not(None), decision.decision.in_(("ratify", "withhold"))),
+            # Withheld results are held back from research too.
+            or_(Result.released_at.is_not(None), decision.decision == "ratify"),
         )
         .order_by(Result.id, ScoredPosition.position)
     )  # fmt: skip

@@ -53,7 +53,8 @@ def index() -> Response:
 def create() -> tuple[Response, int, dict[str, str]]:
     """Ask for an export: ``{"kind": "results", "filters": {...}}``. 202, with the job to poll."""
     body = json_body()
-    kind, raw = body.get("kind"), body.get("filters") or {}
+    kind, raw = body.get("kind"), body.get("filters", {})
+    raw = {} if raw is None else raw
     if not isinstance(kind, str) or not isinstance(raw, dict):
         raise BadRequest('Send {"kind": "results", "filters": {...}}')
     filters = exports.Filters.parse(raw)
