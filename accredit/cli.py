@@ -711,6 +711,7 @@ def demo() -> None:
                 name=name,
                 organisation_code=organisation_code,
                 lead_assessor=email == DEMO_LEAD_ASSESSOR,
+                swe_registration_number=DEMO_REGISTRATIONS.get(email),
             )
         elif email == DEMO_LEAD_ASSESSOR and not existing.lead_assessor:
             accounts.set_lead_assessor(existing, True, actor=None)
@@ -719,6 +720,13 @@ def demo() -> None:
         click.echo(f"  {label:16} {email:26} {password}{note}")
     _demo_enrolments()
 
+
+# Social Work England registration numbers of the demo candidates (made up, in SWE's format).
+DEMO_REGISTRATIONS = {
+    "candidate@example.org": "SW104211",
+    "candidate2@example.org": "SW118034",
+    "candidate3@example.org": "SW097652",
+}
 
 # Each demo candidate is enrolled on these tests when the banks have been imported.
 DEMO_ENROLMENTS = [

@@ -91,6 +91,10 @@ SETTINGS: dict[str, Setting] = {
     "AUDIT_KEY": Setting(
         "", str, None, "keys the audit trail's MAC; required in production, never in the database"
     ),
+    "EXPORT_DIR": Setting("", str, None, "where export ZIPs are kept; default instance/exports"),
+    "RESEARCH_KEY": Setting(
+        "", str, None, "keys research pseudonyms; default generated into instance/research_key"
+    ),
     "AUDIT_CHECKPOINT_FILE": Setting(
         "", str, None, "append-only file of audit checkpoints; default in the instance folder"
     ),

@@ -289,7 +289,7 @@ def measure_export(folder: Path, profile: bool) -> dict[str, Any]:
 
     app = create_app(_config(folder))
     with app.app_context():
-        before = _rss_now_mb()
+        before, loaded_peak = _rss_now_mb(), _peak_mb()
         profiler = None
         if profile:
             import cProfile
@@ -302,7 +302,7 @@ def measure_export(folder: Path, profile: bool) -> dict[str, Any]:
         seconds = time.perf_counter() - started
         peak = _peak_mb()
         found = {"rows": export.rows, "seconds": seconds, "peak_mb": peak,
-                 "before_mb": before, "bytes": export.bytes,
+                 "before_mb": before, "loaded_peak_mb": loaded_peak, "bytes": export.bytes,
                  "path": str(export_dir() / export.file_name)}  # fmt: skip
         if profiler is not None:
             import io
@@ -387,7 +387,8 @@ def run(rows: int, batch: int, profile: bool) -> None:
         print(f"  {label:32}{found['rows']:>11,}{found['seconds']:>10.2f}"
               f"{found['rows'] / found['seconds']:>11,.0f}{found['peak_mb']:>8.1f} MB"
               f"{found['bytes'] / 1e6:>7.0f} MB")  # fmt: skip
-    print(f"  RSS before the timed work: export {export['before_mb']:.1f} MB (the app loaded), "
+    print(f"  before the timed work: export {export['before_mb']:.1f} MB resident, "
+          f"{export['loaded_peak_mb']:.1f} MB peak (the app loaded); "
           f"bare {bare['before_mb']:.1f} MB")  # fmt: skip
     print(f"  verify() on the export's ZIP: no problems ({checked:.1f} s)")
     print(f"  ratio (export rows/s ÷ bare rows/s): {ratio:.3f}")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import re
+import zipfile
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from sqlalchemy import select
 
 from accredit.catalogue.importer import import_tree
 from accredit.cli import DEMO_ACCOUNTS
+from accredit.exports import formats
 from accredit.extensions import db
 from accredit.marking import service as marking
 from accredit.models import ItemVersion, User
@@ -26,6 +28,7 @@ from tests.browser.sitting_setup import BANKS, axe_violations, describe, item_ur
 
 KEY = "kssl-accreditation"
 CANDIDATE = "candidate3@example.org"
+CANDIDATE_REGISTRATION = "SW097652"
 PASSWORDS = {email: password for email, _role, _org, _name, password in DEMO_ACCOUNTS}
 SHOTS = "instance/screenshots"
 
@@ -227,7 +230,63 @@ def test_written_answer_marked_blind_moderated_and_released(
     candidate.screenshot(path=f"{SHOTS}/released-written.png", full_page=True)
     candidate.context.close()
 
+    regulator_exports(browser, app_server, tmp_path, CANDIDATE_REGISTRATION)
+    exported = tmp_path / "r.zip"
+    made = runner.invoke(args=["exports", "results", "--out", str(exported)])
+    assert made.exit_code == 0, made.output
+    assert "1 rows" in made.output
+    assert runner.invoke(args=["exports", "verify", str(exported)]).exit_code == 0
+    tampered = tmp_path / "tampered.zip"
+    change_one_byte(exported, tampered, "results.csv")
+    refused = runner.invoke(args=["exports", "verify", str(tampered)])
+    assert refused.exit_code == 1
+    assert "results.csv: SHA-256 is" in refused.output
+
     verified = runner.invoke(args=["audit", "verify"])
     assert verified.exit_code == 0, verified.output
     recomputed = runner.invoke(args=["results", "recompute"])
     assert "0 would change" in recomputed.output
+
+
+def regulator_exports(browser: Any, base: str, folder: Any, registration: str) -> None:
+    """The regulator makes the results export on their page, reads it and downloads it."""
+    regulator = as_person(browser, base, "regulator@example.org", "Exports")
+    assert not axe_violations(regulator), describe(axe_violations(regulator))
+    regulator.get_by_label("Results", exact=True).check()
+    regulator.get_by_role("button", name="Make the export").click()
+    expect(regulator.get_by_role("heading", level=1)).to_have_text("The export is ready")
+    regulator.get_by_role("link", name=re.compile(r"^See export")).click()
+    expect(regulator.get_by_text("results.csv").first).to_be_visible()
+    found = axe_violations(regulator)
+    assert not found, f"export page:\n{describe(found)}"
+    regulator.screenshot(path=f"{SHOTS}/regulator-export.png", full_page=True)
+    with regulator.expect_download() as downloading:
+        regulator.get_by_role("button", name="Download the ZIP").click()
+    saved = folder / "from-the-page.zip"
+    downloading.value.save_as(saved)
+    assert formats.verify(saved) == []
+    with zipfile.ZipFile(saved) as archive:
+        text = archive.read("results.csv").decode()
+    assert registration in text
+    assert ",passed," in text
+    assert "Dee Mensah" not in text
+    regulator.get_by_role("link", name="Back to exports").click()
+    regulator.get_by_role("link", name="API tokens").click()
+    regulator.get_by_label("What the token is for").fill("Weekly load")
+    regulator.get_by_role("button", name="Make a token").click()
+    expect(regulator.locator("#new-token")).to_contain_text("acc_")
+    found = axe_violations(regulator)
+    assert not found, f"tokens page:\n{describe(found)}"
+    regulator.screenshot(path=f"{SHOTS}/regulator-token.png", full_page=True)
+    regulator.context.close()
+
+
+def change_one_byte(source: Any, target: Any, member: str) -> None:
+    with zipfile.ZipFile(source) as archive:
+        files = {name: archive.read(name) for name in archive.namelist()}
+    body = bytearray(files[member])
+    body[-3] ^= 1
+    files[member] = bytes(body)
+    with zipfile.ZipFile(target, "w") as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)

@@ -18,6 +18,8 @@ DOMAIN_MODULES = [
     "accredit.delivery.answers",
     "accredit.marking.rules",
     "accredit.analysis.psychometrics",
+    "accredit.exports.formats",
+    "accredit.exports.tables",
     "accredit.accounts.passwords",
     "accredit.timefmt",
 ]
