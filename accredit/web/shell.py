@@ -36,7 +36,10 @@ NAVIGATION = {
         NavItem("My organisation", "leader.home"),
         NavItem("Enrolments", "enrolments.index"),
     ],
-    Role.REGULATOR: [NavItem("Exports", "regulator.home")],
+    Role.REGULATOR: [
+        NavItem("Exports", "regulator.home"),
+        NavItem("API tokens", "regulator.tokens_page"),
+    ],
     Role.ADMIN: [
         NavItem("Banks and users", "admin.home"),
         NavItem("Question banks", "admin.banks"),
