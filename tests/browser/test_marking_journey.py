@@ -271,7 +271,7 @@ def regulator_exports(browser: Any, base: str, folder: Any, registration: str) -
     assert ",passed," in text
     assert "Dee Mensah" not in text
     regulator.get_by_role("link", name="Back to exports").click()
-    regulator.get_by_role("link", name="API tokens").click()
+    regulator.get_by_role("link", name="API tokens").first.click()
     regulator.get_by_label("What the token is for").fill("Weekly load")
     regulator.get_by_role("button", name="Make a token").click()
     expect(regulator.locator("#new-token")).to_contain_text("acc_")
