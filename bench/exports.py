@@ -10,8 +10,9 @@ every other result also has a moderator's ratification, so the export holds
 ratified and provisional rows alike (status filter ``all``).
 
 The export is then timed in a fresh process, as the worker would run it
-(``accredit.exports.service.generate``, then a commit): rows per second and the
-process's peak resident memory. The ZIP it writes is checked with
+(``accredit.exports.service.generate``, then a commit): rows per second, the
+process's peak resident memory, and apart from it the peak during the export
+itself, after the app's start-up. The ZIP it writes is checked with
 ``accredit.exports.formats.verify`` and must hold one row per result. The
 baseline, in another fresh process, runs the export's own SELECT through a
 plain ``sqlite3`` connection, ``fetchmany(5000)`` into ``csv.writer``, to an
@@ -21,7 +22,9 @@ half the bare rate.
     .venv/bin/python bench/exports.py [--rows 1000000] [--batch 50000] [--profile]
 
 ``--profile`` adds a third run of the export under cProfile (its timing is not
-used) and prints the functions with the most time of their own.
+used) and prints the functions with the most time of their own. Each result
+takes about 9 KB of database: the default needs some 9 GB free in the
+temporary folder, and a few minutes to build.
 """
 
 from __future__ import annotations
@@ -372,6 +375,7 @@ def run(rows: int, batch: int, profile: bool) -> None:
     # database is built in a process of its own.
     with tempfile.TemporaryDirectory(prefix="accredit-exports-") as name:
         folder = Path(name)
+        print(f"Storing {rows:,} results in a fresh SQLite database in {folder}", flush=True)
         started = time.perf_counter()
         stored = _in_child("build", folder, "--rows", str(rows), "--batch", str(batch))
         setup = time.perf_counter() - started

@@ -11,6 +11,7 @@ ERROR_CODES = [
     "conflict", "unprocessable", "too_large", "too_many_requests", "server_error",
     "database_unavailable", "domain_error", "invalid_enrolment", "invalid_marks",
     "illegal_transition", "not_allocated", "lead_assessor_only", "invalid_decision", "not_ready",
+    "analysis_not_run", "analysis_out_of_date", "invalid_export", "export_file_changed",
 ]  # fmt: skip
 
 MAX_ID = 2**31 - 1  # ids and positions are the database's INTEGER; larger ones are 404

@@ -67,6 +67,8 @@ def world(app: Any, db: Any, enrol: Any, make_user: Any) -> dict[str, Any]:
         "result_id": list(db.session.scalars(select(Result.id))),
         "script_id": list(db.session.scalars(select(AttemptItem.id).limit(3))),
         "job_id": [1, 2],
+        "export_id": [1],
+        "token_id": [1],
         "key": ["mini-test", "mini-practice", *db.session.scalars(select(Item.key).limit(3))],
     }
     return {"people": people, "ids": ids, "expired": expired.id}
