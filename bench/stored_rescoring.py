@@ -163,10 +163,10 @@ def run(attempts: int) -> None:
     from sqlalchemy import select
 
     from accredit import create_app
+    from accredit import worker as tasks
     from accredit.analysis import keys
     from accredit.catalogue.importer import import_tree
     from accredit.extensions import db
-    from accredit import worker as tasks
     from accredit.models import Item
     from accredit.models.results import Result
     from accredit.results.service import rules_of
