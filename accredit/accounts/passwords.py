@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from functools import cache
 from importlib import resources
 from itertools import pairwise
@@ -61,8 +62,22 @@ class Hasher:
 
     def __init__(self, *, time_cost: int, memory_kib: int) -> None:
         self._hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=1)
-        # Hashing a throwaway value lets unknown emails cost the same as known ones.
-        self.decoy = self._hasher.hash("decoy password for unknown accounts")
+        self._decoy: str | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def decoy(self) -> str:
+        """A hash of a throwaway value, so unknown emails cost the same as known ones.
+
+        Made on first use, not at start-up: a worker or a command that never signs
+        anyone in never pays for it (argon2's memory cost makes it the biggest
+        allocation at start).
+        """
+        if self._decoy is None:
+            with self._lock:
+                if self._decoy is None:
+                    self._decoy = self._hasher.hash("decoy password for unknown accounts")
+        return self._decoy
 
     def hash(self, password: str) -> str:
         return self._hasher.hash(password)

@@ -22,7 +22,7 @@ import json
 import math
 import re
 import zipfile
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import PurePosixPath
@@ -113,54 +113,148 @@ def _utc(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _number(value: Any, column: Field) -> str:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ExportFormatError(f"{column.name}: {value!r} is not a number")
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ExportFormatError(f"{column.name}: {value!r} is not a finite number")
-        text = repr(round(value, 6))
-        return text[:-2] if text.endswith(".0") else text
-    return str(value)
+Formatter = Callable[[Any], str]
+
+
+def formatter(column: Field) -> Formatter:
+    """The function that writes this column's cells: checks once per column, not per cell.
+
+    These run for every cell of a million-row export, so each is one small function
+    with the common case first.
+    """
+    name, required = column.name, column.required
+    body = _body(column)
+
+    def missing() -> str:
+        if required:
+            raise ExportFormatError(f"{name}: a value is required")
+        return ""
+
+    if column.suppressible:
+
+        def suppressible(value: Any) -> str:
+            if value is None:
+                return missing()
+            return SUPPRESSED if value == SUPPRESSED else body(value)
+
+        return suppressible
+
+    def write(value: Any) -> str:
+        return missing() if value is None else body(value)
+
+    return write
+
+
+def _body(column: Field) -> Formatter:
+    """The formatter of a present value of this column."""
+    name = column.name
+
+    def wrong(value: Any, what: str) -> ExportFormatError:
+        return ExportFormatError(f"{name}: {value!r} is not {what}")
+
+    kind = column.type
+    if kind == "integer":
+
+        def integer(value: Any) -> str:
+            if value.__class__ is not int and (
+                isinstance(value, bool) or not isinstance(value, int)
+            ):
+                raise wrong(value, "a whole number")
+            return str(value)
+
+        return integer
+    if kind == "number":
+
+        def number(value: Any) -> str:
+            kind_of = value.__class__
+            if kind_of is float:
+                if value.is_integer() and -1e15 < value < 1e15:
+                    return str(int(value))
+                if not math.isfinite(value):
+                    raise wrong(value, "a finite number")
+                rounded = round(value, 6)
+                return str(int(rounded)) if rounded.is_integer() else repr(rounded)
+            if kind_of is int:
+                return str(value)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise wrong(value, "a number")
+            return number(float(value))
+
+        return number
+    if kind == "boolean":
+
+        def boolean(value: Any) -> str:
+            if value is True:
+                return "true"
+            if value is False:
+                return "false"
+            raise wrong(value, "true or false")
+
+        return boolean
+    if kind == "datetime":
+
+        def moment(value: Any) -> str:
+            if value.__class__ is str:
+                # Text as the database keeps UTC: "YYYY-MM-DD HH:MM:SS[.ffffff]".
+                if len(value) >= 19 and value[4] == "-" and value[13] == ":":
+                    return f"{value[:10]}T{value[11:19]}"
+                raise wrong(value, "a date and time")
+            if not isinstance(value, datetime):
+                raise wrong(value, "a date and time")
+            offset = value.utcoffset()
+            if offset is None:
+                raise ExportFormatError(f"{name}: a time without its zone cannot be exported")
+            if offset:
+                value = value.astimezone(UTC)
+            return str(value.replace(tzinfo=None, microsecond=0).isoformat())
+
+        return moment
+    if kind == "date":
+
+        def day(value: Any) -> str:
+            if isinstance(value, datetime) or not isinstance(value, date):
+                raise wrong(value, "a date")
+            return value.isoformat()
+
+        return day
+    if kind == "yearmonth":
+
+        def month(value: Any) -> str:
+            if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}", value):
+                raise wrong(value, "a year and month")
+            return value
+
+        return month
+    if column.enum:
+        allowed = frozenset(column.enum)
+
+        def chosen(value: Any) -> str:
+            written = value if value.__class__ is str else str(value)
+            if written not in allowed:
+                raise ExportFormatError(
+                    f"{name}: {written!r} is not one of {', '.join(column.enum)}"
+                )
+            return "'" + written if written[:1] in _FORMULA_FIRST else written
+
+        return chosen
+
+    def text(value: Any) -> str:
+        written = value if value.__class__ is str else str(value)
+        return "'" + written if written[:1] in _FORMULA_FIRST else written
+
+    return text
+
+
+_FORMULA_FIRST = frozenset(FORMULA_STARTS)
 
 
 def cell(value: Any, column: Field) -> str:
-    """One value as its CSV cell: typed columns as plain values, text neutralised."""
-    if value is None:
-        if column.required:
-            raise ExportFormatError(f"{column.name}: a value is required")
-        return ""
-    if column.suppressible and value == SUPPRESSED:
-        return SUPPRESSED
-    kind = column.type
-    if kind == "integer":
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ExportFormatError(f"{column.name}: {value!r} is not a whole number")
-        return str(value)
-    if kind == "number":
-        return _number(value, column)
-    if kind == "boolean":
-        if not isinstance(value, bool):
-            raise ExportFormatError(f"{column.name}: {value!r} is not true or false")
-        return "true" if value else "false"
-    if kind == "datetime":
-        if not isinstance(value, datetime):
-            raise ExportFormatError(f"{column.name}: {value!r} is not a date and time")
-        if value.tzinfo is None:
-            raise ExportFormatError(f"{column.name}: a time without its zone cannot be exported")
-        return value.astimezone(UTC).strftime(DATETIME_FORMAT)
-    if kind == "date":
-        if isinstance(value, datetime) or not isinstance(value, date):
-            raise ExportFormatError(f"{column.name}: {value!r} is not a date")
-        return value.isoformat()
-    if kind == "yearmonth":
-        if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}", value):
-            raise ExportFormatError(f"{column.name}: {value!r} is not a year and month")
-        return value
-    text = str(value)
-    if column.enum and text not in column.enum:
-        raise ExportFormatError(f"{column.name}: {text!r} is not one of {', '.join(column.enum)}")
-    return neutralise(text)
+    """One value as its CSV cell: typed columns as plain values, text neutralised.
+
+    A datetime column takes an aware datetime, or a UTC time as text in the form
+    the database stores it (``YYYY-MM-DD HH:MM:SS``).
+    """
+    return formatter(column)(value)
 
 
 class _Hashing(io.RawIOBase):
@@ -200,13 +294,15 @@ def write_table(archive: zipfile.ZipFile, table: Table, rows: Iterable[Sequence[
         )
         writer = csv.writer(text, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
         writer.writerow(table.header)
-        fields = table.fields
-        width = len(fields)
+        formats = [formatter(column) for column in table.fields]
+        width = len(formats)
+        count = 0
         for row in rows:
             if len(row) != width:
                 raise ExportFormatError(f"{table.name}: a row has {len(row)} values, not {width}")
-            writer.writerow([cell(value, col) for value, col in zip(row, fields, strict=True)])
-            written.rows += 1
+            writer.writerow([write(value) for write, value in zip(formats, row, strict=True)])
+            count += 1
+        written.rows = count
         text.flush()
         text.detach().flush()
     written.bytes, written.sha256 = sink.bytes, sink.sha256.hexdigest()

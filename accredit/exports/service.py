@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import String, and_, or_, select, type_coerce
 from sqlalchemy.orm import aliased
 
 from accredit import audit, clock
@@ -45,7 +45,7 @@ from accredit.models.exports import EXPORT_KINDS, Export
 from accredit.models.marking import AgreedMark, Mark, ModerationDecision
 from accredit.models.results import Result, ResultRevision, ScoredPosition
 
-BATCH = 5000
+BATCH = 1000
 STATUSES = ("ratified", "all")
 # A result changed after its release by one of these is "amended".
 AMENDING = ("amended", "rekeyed", "recomputed")
@@ -130,22 +130,29 @@ def _start(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
 
+def _as_stored(column: Any) -> Any:
+    """A time column as the driver hands it over: SQLite's UTC text is not parsed, only to be
+    written out again as text (PostgreSQL's driver still gives an aware datetime)."""
+    return type_coerce(column, String).label(column.key)
+
+
 def _results_query(filters: Filters) -> Any:
-    """Released or ratified accreditation results, with what each row needs, in id order."""
+    """Released or ratified accreditation results, with what each row needs, in id order.
+
+    The first RESULT_COLUMNS columns are what ``_describe`` reads; callers may add more.
+    """
     decision = aliased(ModerationDecision)
     revision = aliased(ResultRevision)
     query = (
         select(
-            Result.id.label("result_id"), Result.revision, Result.attempt_id,
-            User.swe_registration_number.label("registration"),
-            Organisation.code.label("organisation"), Assessment.key.label("assessment"),
-            AssessmentVersion.id.label("version_id"), AssessmentVersion.version,
-            AssessmentVersion.title, Attempt.form_id, Attempt.number, Attempt.started_at,
-            Attempt.submitted_at, Result.raw, Result.maximum, Result.cut, Result.cut_method,
-            Result.cut_description, Result.passed, Result.status, Result.released_at,
-            decision.decision, decision.decided_at, decision.reason.label("decision_reason"),
-            revision.cause, revision.reason.label("cause_reason"),
-            revision.at.label("revised_at"),
+            Result.id, Result.revision, Result.attempt_id, User.swe_registration_number,
+            Organisation.code, Assessment.key, AssessmentVersion.id, AssessmentVersion.version,
+            AssessmentVersion.title, Attempt.form_id, Attempt.number,
+            _as_stored(Attempt.started_at), _as_stored(Attempt.submitted_at), Result.raw,
+            Result.maximum, Result.cut, Result.cut_method, Result.cut_description,
+            Result.passed, Result.status, _as_stored(Result.released_at), decision.decision,
+            _as_stored(decision.decided_at), decision.reason, revision.cause, revision.reason,
+            _as_stored(revision.at),
         )
         .join(Attempt, Attempt.id == Result.attempt_id)
         .join(User, User.id == Attempt.candidate_id)
@@ -165,6 +172,9 @@ def _results_query(filters: Filters) -> Any:
     return _filtered(query, filters, Attempt.submitted_at)
 
 
+RESULT_COLUMNS = 27
+
+
 def _filtered(query: Any, filters: Filters, when: Any) -> Any:
     if filters.assessment:
         query = query.where(Assessment.key == filters.assessment)
@@ -175,15 +185,6 @@ def _filtered(query: Any, filters: Filters, when: Any) -> Any:
     if filters.window_to:
         query = query.where(when < _start(filters.window_to + timedelta(days=1)))
     return query
-
-
-@dataclass(frozen=True)
-class _ResultRow:
-    row_id: str
-    status: str
-    outcome: str
-    ratified_at: datetime | None
-    amendment_reason: str | None
 
 
 class _Releases:
@@ -199,45 +200,59 @@ class _Releases:
         return self.found[version_id]
 
 
-def _describe(row: Any, filters: Filters, releases: _Releases) -> _ResultRow | None:
+# What _describe makes of a result: its row id, status, outcome, ratified at, amendment reason.
+Described = tuple[str, str, str, Any, str | None]
+
+
+def _describe(row: Any, filters: Filters, releases: _Releases) -> Described | None:
     """The row's status and outcome, or None when it is not for this export."""
+    (result_id, revision, _attempt, _registration, _organisation, _assessment, version_id,
+     _version, _title, _form, _number, _started, _submitted, _raw, maximum, _cut, _method,
+     _description, passed, state, released_at, decision, decided_at, decision_reason, cause,
+     cause_reason, revised_at) = row[:RESULT_COLUMNS]  # fmt: skip
+    # Times compare as stored: SQLite's fixed-width UTC text sorts as the times do.
     amended_after_release = (
-        row.cause in AMENDING and row.released_at is not None and row.revised_at is not None
-        and row.revised_at > row.released_at
+        cause in AMENDING and released_at is not None and revised_at is not None
+        and revised_at > released_at
     )  # fmt: skip
     if amended_after_release:
         status = "amended"
-    elif row.decision is not None or releases(row.version_id) == "after_moderation":
+    elif decision is not None or releases(version_id) == "after_moderation":
         status = "ratified"
     else:
         status = "provisional"
     if status == "provisional" and filters.status == "ratified":
         return None
-    if row.decision == "withhold" and row.released_at is None:
+    if decision == "withhold" and released_at is None:
         outcome = "withheld"
-    elif row.maximum == 0:
+    elif maximum == 0:
         outcome = "void"
-    elif row.status == "pending" or row.passed is None:
+    elif state == "pending" or passed is None:
         return None  # not finalised: still awaiting marks
     else:
-        outcome = "passed" if row.passed else "not_passed"
-    reason = row.cause_reason if amended_after_release else None
-    if not reason and row.decision == "amend":
-        reason = row.decision_reason
-    return _ResultRow(f"R{row.result_id}.{row.revision}", status, outcome,
-                      row.decided_at or row.released_at, reason or None)  # fmt: skip
+        outcome = "passed" if passed else "not_passed"
+    reason = cause_reason if amended_after_release else None
+    if not reason and decision == "amend":
+        reason = decision_reason
+    return (f"R{result_id}.{revision}", status, outcome, decided_at or released_at,
+            reason or None)  # fmt: skip
 
 
-def _stream(query: Select[Any]) -> Iterator[Any]:
-    """Rows a batch at a time: a server-side cursor on PostgreSQL, never all in memory."""
-    result = db.session.execute(query.execution_options(yield_per=BATCH, stream_results=True))
+def _stream(query: Any) -> Iterator[Any]:
+    """Rows a batch at a time: a server-side cursor on PostgreSQL, never all in memory.
+
+    Plain rows on the session's connection (in its transaction): nothing here needs the
+    ORM's bookkeeping per row.
+    """
+    connection = db.session.connection()
+    result = connection.execution_options(stream_results=True, yield_per=BATCH).execute(query)
     try:
         yield from result
     finally:
         result.close()
 
 
-def _with_status(query: Select[Any], filters: Filters) -> Iterator[tuple[Any, _ResultRow]]:
+def _with_status(query: Any, filters: Filters) -> Iterator[tuple[Any, Described]]:
     releases = _Releases()
     for row in _stream(query):
         described = _describe(row, filters, releases)
@@ -246,12 +261,16 @@ def _with_status(query: Select[Any], filters: Filters) -> Iterator[tuple[Any, _R
 
 
 def result_rows(filters: Filters) -> Iterator[list[Any]]:
-    for row, d in _with_status(_results_query(filters), filters):
+    for row, (row_id, status, outcome, ratified_at, reason) in _with_status(
+        _results_query(filters), filters
+    ):
+        (_id, _revision, _attempt, registration, organisation, assessment, _version_id,
+         version, title, form_id, number, started, submitted, raw, maximum, cut, cut_method,
+         cut_description) = row[:18]  # fmt: skip
         yield [
-            d.row_id, row.registration, row.organisation, row.assessment, row.version,
-            row.title, row.form_id, row.number, row.started_at, row.submitted_at, row.raw,
-            row.maximum, row.cut, row.cut_method, row.cut_description, d.outcome, d.status,
-            d.ratified_at, d.amendment_reason,
+            row_id, registration, organisation, assessment, version, title, form_id, number,
+            started, submitted, raw, maximum, cut, cut_method, cut_description, outcome, status,
+            ratified_at, reason,
         ]  # fmt: skip
     yield from _absent_rows(filters)
 
@@ -296,13 +315,20 @@ def _absent_rows(filters: Filters) -> Iterator[list[Any]]:
 
 def profile_rows(filters: Filters) -> Iterator[list[Any]]:
     query = _results_query(filters).add_columns(Result.profile)
-    for row, d in _with_status(query, filters):
-        if d.outcome == "withheld":
+    for row, (row_id, _status, outcome, _at, _reason) in _with_status(query, filters):
+        if outcome == "withheld":
             continue  # what a withheld result scored is held back with it
-        for statement in row.profile or ():
+        registration, organisation, assessment, version, number = (
+            row[3],
+            row[4],
+            row[5],
+            row[7],
+            row[10],
+        )
+        for statement in row[RESULT_COLUMNS] or ():
             yield [
-                f"{d.row_id}.{statement['statement']}", d.row_id, row.registration,
-                row.organisation, row.assessment, row.version, row.number,
+                f"{row_id}.{statement['statement']}", row_id, registration, organisation,
+                assessment, version, number,
                 statement["statement"], statement.get("title"),
                 float(statement["earned"]), float(statement["possible"]),
                 float(statement.get("percent", 0.0)), int(statement.get("items", 0)),
@@ -312,13 +338,13 @@ def profile_rows(filters: Filters) -> Iterator[list[Any]]:
 
 def marking_rows(filters: Filters) -> Iterator[list[Any]]:
     """Marks of written answers on the results a regulator may see, by round."""
-    for row, d in _with_status(_results_query(filters), filters):
-        if d.outcome != "withheld":
-            yield from _marks_of(row, d)
+    for row, described in _with_status(_results_query(filters), filters):
+        if described[2] != "withheld":
+            yield from _marks_of(row, described[0])
 
 
-def _marks_of(row: Any, d: _ResultRow) -> Iterator[list[Any]]:
-    attempt_id = row.attempt_id
+def _marks_of(row: Any, row_id: str) -> Iterator[list[Any]]:
+    attempt_id, assessment, version = row[2], row[5], row[7]
     marks = db.session.execute(
         select(AttemptItem.id, Item.key, ItemVersion.version, Mark.round, Mark.marker_id,
                Mark.total, Mark.marked_at, AgreedMark.mark, AgreedMark.method)
@@ -329,9 +355,9 @@ def _marks_of(row: Any, d: _ResultRow) -> Iterator[list[Any]]:
         .where(AttemptItem.attempt_id == attempt_id)
         .order_by(AttemptItem.position, Mark.id)
     )  # fmt: skip
-    for script, item, version, round_, marker, total, at, agreed, method in marks:
-        yield [f"M{script}.{round_}", d.row_id, row.assessment, row.version, f"S{script}", item,
-               version,
+    for script, item, item_version, round_, marker, total, at, agreed, method in marks:
+        yield [f"M{script}.{round_}", row_id, assessment, version, f"S{script}", item,
+               item_version,
                round_, marker, total, at, agreed, method]  # fmt: skip
 
 
