@@ -25,6 +25,7 @@ from accredit.analysis import keys as key_decisions
 from accredit.analysis import service as analysis
 from accredit.banks import format_summary, load_tree, summarise, write_json_schemas
 from accredit.catalogue.importer import import_tree, record_failure, unexpected_error
+from accredit.cohort import service as cohort
 from accredit.delivery import service as delivery
 from accredit.errors import DomainError
 from accredit.exports import formats as export_formats
@@ -52,6 +53,7 @@ analysis_cli = AppGroup("analysis", help="Item analysis of an assessment's sitti
 keys_cli = AppGroup("keys", help="Decide an item's key: keep, rekey, several keys, credit, void.")
 jobs_cli = AppGroup("jobs", help="Run the background worker; look at jobs.")
 exports_cli = AppGroup("exports", help="Make, check and hand over exports for regulators.")
+teams_cli = AppGroup("teams", help="Teams within an organisation, for the leader's cohort view.")
 
 
 def transaction(command: F) -> F:
@@ -669,6 +671,35 @@ def exports_revoke_token(token_id: int, reason: str) -> None:
     click.echo(f"Token {token_id} revoked.")
 
 
+@teams_cli.command("add")
+@click.option("--org", "organisation_code", required=True, help="The organisation's code.")
+@click.argument("name")
+@transaction
+def teams_add(organisation_code: str, name: str) -> None:
+    """Add a team to an organisation."""
+    team = cohort.add_team(cohort.organisation_by_code(organisation_code), name, actor=None)
+    click.echo(f"Added team {team.name} to {organisation_code}.")
+
+
+@teams_cli.command("assign")
+@click.argument("email")
+@click.argument("team", required=False)
+@click.option("--none", "no_team", is_flag=True, help="Take the candidate out of any team.")
+@transaction
+def teams_assign(email: str, team: str | None, no_team: bool) -> None:
+    """Put a candidate in a team of their organisation (TEAM is its name), or in none."""
+    person = db.session.scalar(select(User).filter_by(email=email.strip().lower()))
+    if person is None:
+        raise click.ClickException(f"No account {email}")
+    if person.organisation is None:
+        raise click.ClickException(f"{email} belongs to no organisation")
+    if (team is None) == (not no_team):
+        raise click.ClickException("Give a team's name, or --none")
+    found = None if no_team else cohort.team_named(person.organisation, team or "")
+    cohort.assign(person, found, actor=None)
+    click.echo(f"{email} is now in {found.name if found else 'no team'}.")
+
+
 DEMO_ORGANISATIONS = [
     ("NHC", "Northhaven City Council"),
     ("WDC", "Westdale County Council"),
@@ -755,7 +786,7 @@ def _demo_enrolments() -> None:
 def init_app(app: Flask) -> None:
     commands = (
         banks_cli, orgs_cli, users_cli, audit_cli, attempts_cli, results_cli, marking_cli,
-        analysis_cli, keys_cli, jobs_cli, exports_cli, enrol, demo,
+        analysis_cli, keys_cli, jobs_cli, exports_cli, teams_cli, enrol, demo,
     )  # fmt: skip
     for command in commands:
         app.cli.add_command(command)

@@ -15,6 +15,7 @@ from accredit.models.banks import (
     Statement,
 )
 from accredit.models.base import Base
+from accredit.models.cohort import DevelopmentNote, HistoryView, Team
 from accredit.models.delivery import Attempt, AttemptItem, Enrolment, Response
 from accredit.models.exports import ApiToken, Export
 from accredit.models.jobs import Job
@@ -51,10 +52,12 @@ __all__ = [
     "Bank",
     "Base",
     "CriterionMark",
+    "DevelopmentNote",
     "Enrolment",
     "Export",
     "Framework",
     "FrameworkVersion",
+    "HistoryView",
     "ImportRun",
     "Item",
     "ItemVersion",
@@ -73,5 +76,6 @@ __all__ = [
     "ScenarioVersion",
     "ScoredPosition",
     "Statement",
+    "Team",
     "User",
 ]

@@ -81,6 +81,8 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(20))
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
+    # The candidate's team within their organisation, if it has teams.
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     # A lead assessor reallocates scripts, moderates results and watches marker quality.
     lead_assessor: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
