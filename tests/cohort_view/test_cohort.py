@@ -106,7 +106,7 @@ def test_who_is_due_to_sit_or_re_sit(two_councils, make_user):
 
 
 def test_the_page_and_the_csv_hold_only_the_leaders_organisation(app, two_councils):
-    north, west, leader, _other = two_councils
+    _north, west, leader, _other = two_councils
     west_names = {
         p.name for p in db.session.scalars(db.select(User).filter_by(organisation_id=west.id))
     }
@@ -156,7 +156,7 @@ def test_opening_a_history_is_recorded_and_the_candidate_sees_it(app, two_counci
     assert opened.status_code == 303
     page = client.get(f"/leader/candidates/{person.id}").get_data(as_text=True)
     assert "Assessment history" in page
-    [(view, name, role)] = service.views_of(person)
+    [(_view, name, role)] = service.views_of(person)
     assert (name, role) == ("Jo Leader", "leader")
     with time_machine.travel(clock.now() + timedelta(minutes=31)):
         again = client.get(f"/leader/candidates/{person.id}").get_data(as_text=True)
