@@ -247,7 +247,7 @@ def _standings(
     """Each accreditation enrolment of the organisation's candidates, and where it stands."""
     now = clock.now()
     rows = db.session.execute(
-        select(Enrolment.id, Enrolment.candidate_id, Assessment.key, AssessmentVersion,
+        select(Enrolment.id, Enrolment.candidate_id, Assessment.key, AssessmentVersion.id,
                Attempt.submitted_at, Attempt.deadline_at, Result.released_at, Result.passed)
         .join(User, User.id == Enrolment.candidate_id)
         .join(Assessment, Assessment.id == Enrolment.assessment_id)
@@ -261,9 +261,16 @@ def _standings(
     grouped: dict[int, list[Any]] = defaultdict(list)
     for row in rows:
         grouped[row[0]].append(row)
+    # Each assessment version read once (its blueprint is a large document).
+    versions = {
+        version.id: version
+        for version in db.session.scalars(
+            select(AssessmentVersion).where(AssessmentVersion.id.in_({row[3] for row in rows}))
+        )
+    }
     standings = []
     for group in grouped.values():
-        candidate, version = group[0][1], group[0][3]
+        candidate, version = group[0][1], versions[group[0][3]]
         if candidate not in everyone:
             continue
         name, team = everyone[candidate]
