@@ -19,6 +19,7 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from accredit import audit
+from accredit import demo as demo_history
 from accredit import worker as tasks
 from accredit.accounts import service as accounts
 from accredit.analysis import keys as key_decisions
@@ -750,6 +751,7 @@ def demo() -> None:
         label = "Lead assessor" if email == DEMO_LEAD_ASSESSOR else role.label
         click.echo(f"  {label:16} {email:26} {password}{note}")
     _demo_enrolments()
+    demo_history.stage(DEMO_LEAD_ASSESSOR, click.echo)
 
 
 # Social Work England registration numbers of the demo candidates (made up, in SWE's format).
