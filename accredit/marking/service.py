@@ -48,8 +48,8 @@ from accredit.models.marking import (
     ModerationSample,
 )
 from accredit.models.results import Result
+from accredit.results import queries as results_queries
 from accredit.results import service as results
-from accredit.scoring.attempt import binomial_sem
 
 
 class NotAllocated(DomainError):
@@ -663,10 +663,7 @@ def _after_agreement(attempt: Attempt) -> None:
 
 def sem_of(result: Result) -> float:
     """The SEM the result records at its cut, or Lord's binomial SEM where none is recorded."""
-    recorded = (result.cut_details or {}).get("sem")
-    if isinstance(recorded, int | float):
-        return float(recorded)
-    return binomial_sem(result.cut, result.maximum)
+    return results_queries.result_sem(result)
 
 
 def referral_reasons(result: Result, sampled: bool, *, written: bool) -> list[str]:

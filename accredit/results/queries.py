@@ -7,12 +7,14 @@ accreditation test can draw (``accreditation_eligible_item_ids``).
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import defer
 
 from accredit.catalogue.presentation import candidate_view
 from accredit.catalogue.queries import accreditation_eligible_item_ids
@@ -22,54 +24,133 @@ from accredit.models.delivery import Attempt, AttemptItem, Response
 from accredit.models.marking import AgreedMark, CriterionMark, ModerationDecision
 from accredit.models.results import KeyDecision, Result, ResultRevision
 from accredit.results.service import scored_positions
+from accredit.scoring.attempt import binomial_sem
 from accredit.scoring.items import ItemScore, score_item
+from accredit.timefmt import UK
 
 
 @dataclass(frozen=True)
 class HistoryRow:
+    """One finished attempt as its history shows it; ``result`` is None until it is released."""
+
     attempt: Attempt
     title: str
     mode: str
+    assessment_id: int
     result: Result | None
+    # Another finished attempt of the same person was submitted on the same UK day, so the
+    # attempt's date alone would not tell the two apart.
+    same_day: bool = False
 
     @property
     def released(self) -> bool:
-        return self.result is not None and self.result.released_at is not None
+        return self.result is not None
+
+    @property
+    def sem(self) -> float | None:
+        """The released result's SEM in marks, or None while the result is not released."""
+        return None if self.result is None else result_sem(self.result)
+
+    @property
+    def band(self) -> tuple[float, float] | None:
+        """The score less and plus one SEM, in marks, kept within the paper's marks."""
+        if self.result is None:
+            return None
+        sem = result_sem(self.result)
+        return max(0.0, self.result.raw - sem), min(self.result.maximum, self.result.raw + sem)
+
+
+@dataclass(frozen=True)
+class Trend:
+    """One assessment's statements across a person's released attempts at it, oldest first."""
+
+    title: str
+    mode: str
+    rows: list[HistoryRow]
+    # (statement, title, [percent or None for each of ``rows``]), in the profiles' order
+    series: list[tuple[str, str, list[float | None]]]
 
 
 @dataclass(frozen=True)
 class History:
     rows: list[HistoryRow]
-    # statement -> (title, [percent or None for each released attempt, in order])
-    trends: dict[str, tuple[str, list[float | None]]] = field(default_factory=dict)
+    trends: list[Trend] = field(default_factory=list)
 
     @property
     def released(self) -> list[HistoryRow]:
         return [row for row in self.rows if row.released]
 
+    def of(self, mode: str) -> list[HistoryRow]:
+        """The attempts at assessments of one mode (accreditation or practice), oldest first."""
+        return [row for row in self.rows if row.mode == mode]
+
+    def trends_of(self, mode: str) -> list[Trend]:
+        return [trend for trend in self.trends if trend.mode == mode]
+
+
+def result_sem(result: Result) -> float:
+    """The SEM a result records at its cut, or Lord's binomial SEM at the cut where none is.
+
+    Marking's ``sem_of`` (referral to moderation) uses this same rule.
+    """
+    recorded = (result.cut_details or {}).get("sem")
+    if isinstance(recorded, int | float):
+        return float(recorded)
+    return binomial_sem(result.cut, result.maximum)
+
 
 def history(person: User) -> History:
-    """Every finished attempt of a candidate, oldest first, with released results' profiles."""
+    """Every finished attempt of a person, oldest first; results only once released.
+
+    An unreleased result is left out altogether, so a page cannot show any of it.
+    """
+    found = db.session.execute(
+        select(Attempt, AssessmentVersion, Result)
+        .join(AssessmentVersion, AssessmentVersion.id == Attempt.assessment_version_id)
+        .outerjoin(Result, Result.attempt_id == Attempt.id)
+        .options(defer(Result.items))  # the keys and answers: never shown here
+        .where(Attempt.candidate_id == person.id, Attempt.submitted_at.is_not(None))
+        .order_by(Attempt.submitted_at, Attempt.id)
+    ).all()
+    days = Counter(_uk_day(attempt) for attempt, _version, _result in found)
     rows = [
-        HistoryRow(attempt, version.title, version.mode, result)
-        for attempt, version, result in db.session.execute(
-            select(Attempt, AssessmentVersion, Result)
-            .join(AssessmentVersion, AssessmentVersion.id == Attempt.assessment_version_id)
-            .outerjoin(Result, Result.attempt_id == Attempt.id)
-            .where(Attempt.candidate_id == person.id, Attempt.submitted_at.is_not(None))
-            .order_by(Attempt.submitted_at, Attempt.id)
-        ).all()
-    ]
-    released = [row for row in rows if row.released and row.result is not None]
-    trends: dict[str, tuple[str, list[float | None]]] = {}
-    for index, row in enumerate(released):
-        assert row.result is not None
-        for statement in row.result.profile:
-            _title, points = trends.setdefault(
-                statement["statement"], (statement["title"], [None] * len(released))
+        HistoryRow(
+            attempt, version.title, version.mode, version.assessment_id,
+            result if result is not None and result.released_at is not None else None,
+            same_day=days[_uk_day(attempt)] > 1,
+        )
+        for attempt, version, result in found
+    ]  # fmt: skip
+    return History(rows, _trends(rows))
+
+
+def _uk_day(attempt: Attempt) -> date | None:
+    return attempt.submitted_at.astimezone(UK).date() if attempt.submitted_at else None
+
+
+def _trends(rows: list[HistoryRow]) -> list[Trend]:
+    """Each assessment's released attempts, its statements' percentages across them."""
+    by_assessment: dict[int, list[HistoryRow]] = {}
+    for row in rows:
+        if row.result is not None:
+            by_assessment.setdefault(row.assessment_id, []).append(row)
+    trends = []
+    for group in by_assessment.values():
+        series: dict[str, tuple[str, list[float | None]]] = {}
+        for index, row in enumerate(group):
+            assert row.result is not None
+            for statement in row.result.profile:
+                _title, points = series.setdefault(
+                    statement["statement"], (statement["title"], [None] * len(group))
+                )
+                points[index] = statement["percent"]
+        trends.append(
+            Trend(
+                group[-1].title, group[-1].mode, group,
+                [(code, title, points) for code, (title, points) in series.items()],
             )
-            points[index] = statement["percent"]
-    return History(rows, trends)
+        )  # fmt: skip
+    return trends
 
 
 def review_items(row: Result, attempt: Attempt) -> list[dict[str, Any]]:

@@ -16,11 +16,13 @@ from werkzeug.wrappers import Response
 
 from accredit import clock
 from accredit.banks.pools import items_drawn
+from accredit.cohort import service as cohort
 from accredit.delivery import service, sitting
 from accredit.delivery.answers import InvalidAnswer
 from accredit.delivery.timing import AttemptState, time_allowed
 from accredit.errors import DomainError
 from accredit.extensions import db
+from accredit.models import User
 from accredit.models.delivery import Attempt, AttemptItem, Enrolment
 from accredit.policy import CANDIDATE_AREA, guard_blueprint
 from accredit.results import queries as results_queries
@@ -314,9 +316,11 @@ def result(attempt_id: int) -> Response | str:
 
 @bp.route("/history")
 def history() -> str:
+    person = db.session.get_one(User, current_user.id)
     return render_template(
         "candidate/history.html", person=current_user,
-        history=results_queries.history(current_user),
+        history=results_queries.history(person), notes=cohort.notes_for(person),
+        views=cohort.views_of(person),
     )  # fmt: skip
 
 

@@ -33,7 +33,8 @@ NAVIGATION = {
     ],
     Role.ASSESSOR: [NavItem("Marking queue", "assessor.home")],
     Role.LEADER: [
-        NavItem("My organisation", "leader.home"),
+        NavItem("Practice knowledge", "leader.home"),
+        NavItem("Teams", "leader.teams"),
         NavItem("Enrolments", "enrolments.index"),
     ],
     Role.REGULATOR: [

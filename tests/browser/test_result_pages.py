@@ -40,7 +40,8 @@ def released(app, runner, app_server, page: Page) -> int:
     # Three questions answered, no written answer: a fail, which the lead assessor moderates.
     lead = db.session.scalar(select(User).filter_by(email="assessor@example.org"))
     for fact in marking.result_facts("kssp-accreditation"):
-        marking.moderate(fact.result.id, "ratify", reason="", score=None, actor=lead)
+        if fact.attempt.id == attempt_id:  # the demo's past sittings are released already
+            marking.moderate(fact.result.id, "ratify", reason="", score=None, actor=lead)
     db.session.commit()
     signed = runner.invoke(args=["analysis", "sign-off", "--assessment", "kssp-accreditation"])
     assert signed.exit_code == 0, signed.output
@@ -56,7 +57,7 @@ def test_result_and_history_pages_pass_axe(released, app_server, page: Page):
     expect(chart).to_be_visible()
     violations = {"result": axe_violations(page)}
     page.goto(f"{app_server}/candidate/history")
-    expect(page.get_by_role("img", name="Each statement across attempts")).to_be_visible()
+    expect(page.get_by_role("heading", name="Accreditation tests")).to_be_visible()
     violations["history"] = axe_violations(page)
     problems = "\n".join(
         f"{name}:\n{describe(found)}" for name, found in violations.items() if found

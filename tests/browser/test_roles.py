@@ -10,7 +10,7 @@ from accredit.cli import DEMO_ACCOUNTS
 HEADINGS = {
     "candidate": "My assessments",
     "assessor": "Marking queue",
-    "leader": "My organisation",
+    "leader": "Practice knowledge",
     "regulator": "Exports",
     "admin": "Banks and users",
 }

@@ -37,7 +37,7 @@ def test_login_page_is_styled_form_with_csrf_field(app, client):
     [
         ("candidate", "/candidate/", "My assessments"),
         ("assessor", "/assessor/", "Marking queue"),
-        ("leader", "/leader/", "My organisation"),
+        ("leader", "/leader/", "Practice knowledge"),
         ("regulator", "/regulator/", "Exports"),
         ("admin", "/admin/", "Banks and users"),
     ],

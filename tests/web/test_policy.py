@@ -106,11 +106,13 @@ def test_leader_sees_only_their_own_organisations_candidates(client, auth, make_
     ours = make_user("candidate", organisation=home, name="Ours Person")
     theirs = make_user("candidate", organisation=other, name="Theirs Person")
     auth.login(leader.email)
-    page = client.get("/leader/").get_data(as_text=True)
+    page = client.get("/leader/teams").get_data(as_text=True)
     assert "Ours Person" in page
     assert "Theirs Person" not in page
+    assert "Theirs Person" not in client.get("/leader/").get_data(as_text=True)
     assert client.get(f"/leader/candidates/{ours.id}").status_code == 200
     assert client.get(f"/leader/candidates/{theirs.id}").status_code == 404
+    assert client.post(f"/leader/candidates/{theirs.id}/open").status_code == 404
 
 
 def test_object_rules(make_user, make_org):

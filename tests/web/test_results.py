@@ -288,6 +288,8 @@ def test_a_leader_sees_their_candidates_history(app, db, candidate, enrol, make_
     leader = make_user("leader", organisation=candidate.organisation)
     client = app.test_client()
     Auth(client).login(leader.email)
+    # Opening a history is a recorded POST; the page then shows it.
+    assert client.post(f"/leader/candidates/{candidate.id}/open").status_code == 303
     page = text(client.get(f"/leader/candidates/{candidate.id}"))
     assert "Assessment mini-test" in page
     assert "Each statement across attempts" in page
