@@ -176,6 +176,24 @@ def _statements_of(person: User) -> list[tuple[str, str]]:
     return sorted(seen.items())
 
 
+@bp.route("/candidates/<int:user_id>/results/<int:attempt_id>")
+def result(user_id: int, attempt_id: int) -> str:
+    """A released result, for the leader: outcome, score, pass mark and profile. No item,
+    answer or key: those are for assessors, and the candidate's own review."""
+    person = _candidate(user_id)
+    viewer = db.session.get_one(User, current_user.id)
+    if not cohort.is_open(person, viewer=viewer):
+        return render_template("leader/open_history.html", person=person)
+    found = next(
+        (row for row in results_queries.history(person).rows
+         if row.attempt.id == attempt_id and row.released),
+        None,
+    )  # fmt: skip
+    if found is None:
+        abort(404)
+    return render_template("leader/result.html", person=person, row=found)
+
+
 @bp.route("/candidates/<int:user_id>/open", methods=["POST"])
 def open_history(user_id: int) -> Response:
     """Open a candidate's history: recorded, and shown to the candidate."""

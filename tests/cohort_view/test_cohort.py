@@ -195,3 +195,26 @@ def test_another_organisations_candidate_is_not_found(app, two_councils, db):
     assert client.get(f"/leader/candidates/{stranger.id}").status_code == 404
     assert client.post(f"/leader/candidates/{stranger.id}/open").status_code == 404
     assert service.views_of(stranger) == []
+
+
+def test_the_leader_opens_each_released_result_but_no_item_or_key(app, two_councils, db):
+    from accredit.models.delivery import Attempt
+
+    north, _west, leader, _other = two_councils
+    person = db.session.scalar(
+        db.select(User).filter_by(organisation_id=north.id, role="candidate")
+    )
+    attempt = db.session.scalar(db.select(Attempt).filter_by(candidate_id=person.id))
+    client = app.test_client()
+    Auth(client).login(leader.email)
+    url = f"/leader/candidates/{person.id}/results/{attempt.id}"
+    assert "Open the history" in client.get(url).get_data(as_text=True), "opened first"
+    client.post(f"/leader/candidates/{person.id}/open")
+    history = client.get(f"/leader/candidates/{person.id}").get_data(as_text=True)
+    assert url in history, "the history links to the released result"
+    page = client.get(url).get_data(as_text=True)
+    assert "Statement by statement" in page
+    assert "Stem of" not in page
+    assert "Why co-" not in page
+    assert "Option " not in page
+    assert client.get(f"/leader/candidates/{person.id}/results/999999").status_code == 404
