@@ -726,9 +726,17 @@ DEMO_ACCOUNTS = [
 
 
 @click.command("demo")
+@click.option(
+    "--without-history", is_flag=True,
+    help="Skip staging Northhaven's past sittings (for a quick start, or tests of sittings).",
+)  # fmt: skip
 @transaction
-def demo() -> None:
-    """Create demo organisations and one account per role (idempotent); print the credentials."""
+def demo(without_history: bool) -> None:
+    """Create demo organisations and one account per role (idempotent); print the credentials.
+
+    With the banks imported, it also enrols the demo candidates and stages Northhaven's
+    past sittings, released, for the leader's cohort view.
+    """
     for code, name in DEMO_ORGANISATIONS:
         if db.session.scalar(select(Organisation).filter_by(code=code)) is None:
             accounts.add_organisation(code, name)
@@ -751,7 +759,8 @@ def demo() -> None:
         label = "Lead assessor" if email == DEMO_LEAD_ASSESSOR else role.label
         click.echo(f"  {label:16} {email:26} {password}{note}")
     _demo_enrolments()
-    demo_history.stage(DEMO_LEAD_ASSESSOR, click.echo)
+    if not without_history:
+        demo_history.stage(DEMO_LEAD_ASSESSOR, click.echo)
 
 
 # Social Work England registration numbers of the demo candidates (made up, in SWE's format).

@@ -34,7 +34,7 @@ def load_sitting_data(runner: Any) -> None:
     report = import_tree(BANKS)
     assert report.succeeded, report.lines()
     db.session.commit()
-    for args in (["demo"], ["enrol", CANDIDATE, ASSESSMENT]):
+    for args in (["demo", "--without-history"], ["enrol", CANDIDATE, ASSESSMENT]):
         result = runner.invoke(args=args)
         assert result.exit_code == 0, result.output
 
@@ -58,7 +58,7 @@ def load_every_kind(runner: Any, root: Path) -> None:
     report = import_tree(write_tree(root, [every_kind]))
     assert report.succeeded, report.lines()
     db.session.commit()
-    for args in (["demo"], ["enrol", CANDIDATE, EVERY_KIND]):
+    for args in (["demo", "--without-history"], ["enrol", CANDIDATE, EVERY_KIND]):
         result = runner.invoke(args=args)
         assert result.exit_code == 0, result.output
 

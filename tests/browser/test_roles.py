@@ -18,7 +18,7 @@ HEADINGS = {
 
 @pytest.fixture
 def demo_data(runner):
-    result = runner.invoke(args=["demo"])
+    result = runner.invoke(args=["demo", "--without-history"])
     assert result.exit_code == 0, result.output
 
 
