@@ -297,7 +297,10 @@ def test_a_leaders_view_nests_its_headings_and_links_only_if_given_a_builder(
     assert re.search(r'<h4 class="govuk-heading-s">.*?</span> Assessment mini-test</h4>', page)
     trend = "Each statement across attempts: Assessment mini-test"
     assert f'<h4 class="govuk-heading-s">{trend}</h4>' in page
-    assert "See the full result" not in page, "the leader has no result pages"
+    # The leader's page passes its own builder: links to the leader's view of each result.
+    leader_link = f'href="/leader/candidates/{candidate.id}/results/{taken.attempt_id}">'
+    assert f"{leader_link}See the full result" in page
+    assert f'href="/candidate/attempts/{taken.attempt_id}/result"' not in page
 
     person = db.session.get(User, candidate.id)
     with app.test_request_context():
