@@ -72,7 +72,9 @@ def run_rescore(job_id: int, progress: Callable[[int], None] | None = None) -> N
         db.session.commit()
     except Exception as error:
         db.session.rollback()
-        jobs.failed(jobs.get(job_id), f"Stopped: {error}. It will be tried again.")
+        # The details go to the log; the page says only what happened.
+        logger.exception("job %s stopped", job_id)
+        jobs.failed(jobs.get(job_id), f"Stopped ({type(error).__name__}). It will be tried again.")
         db.session.commit()
         raise
 
@@ -108,7 +110,9 @@ def run_analysis(job_id: int) -> None:
         db.session.commit()
     except Exception as error:
         db.session.rollback()
-        jobs.failed(jobs.get(job_id), f"Stopped: {error}. It will be tried again.")
+        # The details go to the log; the page says only what happened.
+        logger.exception("job %s stopped", job_id)
+        jobs.failed(jobs.get(job_id), f"Stopped ({type(error).__name__}). It will be tried again.")
         db.session.commit()
         raise
 
@@ -156,7 +160,9 @@ def run_export(job_id: int) -> None:
         db.session.commit()
     except Exception as error:
         db.session.rollback()
-        jobs.failed(jobs.get(job_id), f"Stopped: {error}. It will be tried again.")
+        # The details go to the log; the page says only what happened.
+        logger.exception("job %s stopped", job_id)
+        jobs.failed(jobs.get(job_id), f"Stopped ({type(error).__name__}). It will be tried again.")
         db.session.commit()
         raise
 

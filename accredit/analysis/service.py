@@ -410,6 +410,9 @@ def run_stale_because(kept: AnalysisRun) -> str | None:
         return "A key decision was made after this analysis was run"
     if _later(now.revised_at, kept.basis_revised_at):
         return "Results changed after this analysis was run"
+    # Times alone can miss an attempt stamped earlier but committed later: count them too.
+    if len(_attempt_ids(kept.assessment_id, kept.first_attempts_only)) != kept.attempts:
+        return "The attempts to analyse have changed since this analysis was run"
     return None
 
 

@@ -82,6 +82,8 @@ class Standing:
     attempts: int
     resit_from: datetime | None = None
     no_attempts_left: bool = False
+    # The enrolment's window closes before a re-sit would be allowed.
+    window_closed: bool = False
 
     @property
     def label(self) -> str:
@@ -248,7 +250,8 @@ def _standings(
     now = clock.now()
     rows = db.session.execute(
         select(Enrolment.id, Enrolment.candidate_id, Assessment.key, AssessmentVersion.id,
-               Attempt.submitted_at, Attempt.deadline_at, Result.released_at, Result.passed)
+               Attempt.submitted_at, Attempt.deadline_at, Result.released_at, Result.passed,
+               Enrolment.closes_at)
         .join(User, User.id == Enrolment.candidate_id)
         .join(Assessment, Assessment.id == Enrolment.assessment_id)
         .join(AssessmentVersion, (AssessmentVersion.assessment_id == Assessment.id)
@@ -276,22 +279,23 @@ def _standings(
         name, team = everyone[candidate]
         spec = spec_of(version)
         attempts = [row for row in group if row[4] is not None or row[5] is not None]
-        standings.append(_standing(candidate, name, team, spec.title, spec, attempts, now))
+        closes = group[0][8] or (spec.window.closes if spec.window else None)
+        standings.append(_standing(candidate, name, team, spec.title, spec, attempts, now, closes))
     standings.sort(key=lambda s: (s.name, s.assessment))
     return standings
 
 
 def _standing(
     candidate: int, name: str, team: str | None, title: str, spec: Any, attempts: list[Any],
-    now: datetime,
+    now: datetime, closes: datetime | None,
 ) -> Standing:  # fmt: skip
     base = Standing(candidate, name, team, title, "not_started", len(attempts))
     if not attempts:
         return base
     last = attempts[-1]
     submitted, deadline, released_at, passed = last[4], last[5], last[6], last[7]
-    if submitted is None and deadline is not None and deadline > now:
-        return replace(base, status="sitting")
+    if submitted is None and (deadline is None or deadline > now):
+        return replace(base, status="sitting")  # untimed, or still within its time
     if released_at is None:
         return replace(base, status="awaiting_result")
     if passed:
@@ -301,4 +305,6 @@ def _standing(
         return replace(base, status="not_passed", no_attempts_left=True)
     ended = submitted or deadline
     resit = ended + timedelta(days=policy.cool_off_days) if ended is not None else None
+    if resit is not None and closes is not None and resit > closes:
+        return replace(base, status="not_passed", window_closed=True)
     return replace(base, status="not_passed", resit_from=resit)

@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import String, and_, or_, select, type_coerce
-from sqlalchemy.orm import aliased
+from sqlalchemy import String, and_, event, or_, select, type_coerce
+from sqlalchemy.orm import Session, aliased
 
 from accredit import audit, clock
 from accredit.catalogue.queries import spec_of
@@ -46,6 +46,8 @@ from accredit.models.marking import AgreedMark, Mark, ModerationDecision
 from accredit.models.results import Result, ResultRevision, ScoredPosition
 
 BATCH = 1000
+# A moderator's decision that finalises a result, released or not.
+FINAL_DECISIONS = ("ratify", "amend", "withhold")
 STATUSES = ("ratified", "all")
 # A result changed after its release by one of these is "amended".
 AMENDING = ("amended", "rekeyed", "recomputed")
@@ -115,8 +117,11 @@ def export_dir() -> Path:
 def research_key() -> bytes:
     """The key research pseudonyms are made with: kept in the instance folder, never exported."""
     configured = current_app.config.get("ACCREDIT_RESEARCH_KEY")
-    text = configured or development_secret(Path(current_app.instance_path), "research_key")
-    return str(text).encode()
+    text = str(configured or development_secret(Path(current_app.instance_path), "research_key"))
+    if len(text.strip()) < 32:
+        # An empty or short key would let anyone rebuild the pseudonyms from user ids.
+        raise InvalidExport("The research key is missing or too short: set ACCREDIT_RESEARCH_KEY")
+    return text.strip().encode()
 
 
 def pseudonym(key: bytes, user_id: int) -> str:
@@ -165,7 +170,7 @@ def _results_query(filters: Filters) -> Any:
                                   revision.revision == Result.revision))
         .where(
             AssessmentVersion.mode == "accreditation",
-            or_(Result.released_at.is_not(None), decision.decision.in_(("ratify", "withhold"))),
+            or_(Result.released_at.is_not(None), decision.decision.in_(FINAL_DECISIONS)),
         )
         .order_by(Result.id)
     )  # fmt: skip
@@ -244,8 +249,11 @@ def _stream(query: Any) -> Iterator[Any]:
     Plain rows on the session's connection (in its transaction): nothing here needs the
     ORM's bookkeeping per row.
     """
-    connection = db.session.connection()
-    result = connection.execution_options(stream_results=True, yield_per=BATCH).execute(query)
+    # Options on the statement, not the connection: on the connection they would stay, and
+    # every later statement in the transaction (the export's own record) would be a cursor.
+    result = db.session.connection().execute(
+        query.execution_options(stream_results=True, yield_per=BATCH)
+    )
     try:
         yield from result
     finally:
@@ -267,6 +275,9 @@ def result_rows(filters: Filters) -> Iterator[list[Any]]:
         (_id, _revision, _attempt, registration, organisation, assessment, _version_id,
          version, title, form_id, number, started, submitted, raw, maximum, cut, cut_method,
          cut_description) = row[:18]  # fmt: skip
+        if outcome == "withheld":
+            # What a withheld result scored is held back with it.
+            raw = maximum = cut = cut_method = cut_description = None
         yield [
             row_id, registration, organisation, assessment, version, title, form_id, number,
             started, submitted, raw, maximum, cut, cut_method, cut_description, outcome, status,
@@ -377,17 +388,18 @@ def item_rows(filters: Filters) -> Iterator[list[Any]]:
         ]  # fmt: skip
 
 
-FREE_TEXT = ("written", "short")
+# Only these answers are option ids; every other kind is typed by the candidate, and stays.
+OPTION_ANSWERS = ("single", "multiple", "ordering")
 
 
 def _research_query(filters: Filters) -> Any:
     decision = aliased(ModerationDecision)
     query = (
-        select(Attempt.candidate_id, Assessment.key, AssessmentVersion.version, Attempt.form_id,
+        select(Attempt.candidate_id, Assessment.key, AssessmentVersion.version,
                Attempt.number, Attempt.submitted_at, ScoredPosition.position, Item.key,
                ItemVersion.version, AttemptItem.item_type, ScoredPosition.pretest,
                ScoredPosition.answer, ScoredPosition.marks, ScoredPosition.max_marks,
-               ScoredPosition.pending)
+               ScoredPosition.pending, AssessmentVersion.id, decision.decision)
         .select_from(Result)
         .join(ScoredPosition, (ScoredPosition.result_id == Result.id)
               & (ScoredPosition.revision == Result.revision))
@@ -405,7 +417,7 @@ def _research_query(filters: Filters) -> Any:
         .where(
             AssessmentVersion.mode == "accreditation",
             # Withheld results are held back from research too.
-            or_(Result.released_at.is_not(None), decision.decision == "ratify"),
+            or_(Result.released_at.is_not(None), decision.decision.in_(("ratify", "amend"))),
         )
         .order_by(Result.id, ScoredPosition.position)
     )  # fmt: skip
@@ -413,8 +425,8 @@ def _research_query(filters: Filters) -> Any:
 
 
 def _answer(kind: str, answer: Any) -> str | None:
-    """Option ids only: free text (written and short answers) never leaves accredit."""
-    if kind in FREE_TEXT or answer is None:
+    """Option ids only: anything a candidate typed never leaves accredit."""
+    if kind not in OPTION_ANSWERS or answer is None:
         return None
     if isinstance(answer, str):
         return answer
@@ -429,27 +441,36 @@ class _Research:
     def __init__(self, filters: Filters) -> None:
         self.filters = filters
         self.key = research_key()
+        # Per item and month: the candidates who answered it, its responses and their marks.
+        self.people: dict[tuple[str, str], set[int]] = defaultdict(set)
         self.sums: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0, 0.0])
 
     def responses(self) -> Iterator[list[Any]]:
+        releases = _Releases()
         for row in _stream(_research_query(self.filters)):
-            (candidate, assessment, version, form, number, submitted, position, item,
-             item_version, kind, pretest, answer, marks, max_marks, pending) = row  # fmt: skip
+            (candidate, assessment, version, number, submitted, position, item, item_version,
+             kind, pretest, answer, marks, max_marks, pending, version_id,
+             decision) = row  # fmt: skip
+            provisional = decision is None and releases(version_id) != "after_moderation"
+            if provisional and self.filters.status == "ratified":
+                continue
             month = submitted.astimezone(UTC).strftime("%Y-%m") if submitted else None
             if not pending and month is not None:
+                self.people[(item, month)].add(candidate)
                 total = self.sums[(item, month)]
                 total[0] += 1
                 total[1] += marks
-            yield [pseudonym(self.key, candidate), assessment, version, form, number, month,
+            yield [pseudonym(self.key, candidate), assessment, version, number, month,
                    position, item, item_version, kind, pretest, _answer(kind, answer),
                    None if pending else marks, max_marks]  # fmt: skip
 
     def summary(self) -> Iterator[list[Any]]:
-        for (item, month), (count, total) in sorted(self.sums.items()):
-            if count < 5:
+        for (item, month), (responses, total) in sorted(self.sums.items()):
+            candidates = len(self.people[(item, month)])
+            if candidates < 5:
                 yield [item, month, "c", "c"]
             else:
-                yield [item, month, int(count), total / count]
+                yield [item, month, candidates, total / responses]
 
 
 # ---- making an export -----------------------------------------------------------------------
@@ -515,6 +536,8 @@ def generate(
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
+    # If the transaction that records it does not commit, the file goes with it.
+    _forget_if_rolled_back(folder / name)
     export.rows, export.bytes, export.sha256 = written[0].rows, size, digest
     db.session.flush()
     audit.record(
@@ -523,6 +546,27 @@ def generate(
                  "sha256": digest, "schema_version": tables.SCHEMA_VERSION},
     )  # fmt: skip
     return export
+
+
+WRITTEN = "accredit.exports.written"
+
+
+def _forget_if_rolled_back(path: Path) -> None:
+    """Delete the file if this transaction rolls back; keep it once it commits."""
+    session = db.session()
+    session.info.setdefault(WRITTEN, []).append(path)
+    if not event.contains(session, "after_commit", _kept):
+        event.listen(session, "after_commit", _kept)
+        event.listen(session, "after_rollback", _discarded)
+
+
+def _kept(session: Session) -> None:
+    session.info.pop(WRITTEN, None)
+
+
+def _discarded(session: Session) -> None:
+    for path in session.info.pop(WRITTEN, []):
+        path.unlink(missing_ok=True)
 
 
 def _notes(kind: str, filters: Filters) -> tuple[str, ...]:

@@ -154,7 +154,6 @@ RESEARCH = Table(
         ),
         _ASSESSMENT,
         _VERSION,
-        Field("form_id", "string", "Which form was drawn"),
         _ATTEMPT,
         Field("month", "yearmonth", "The month the attempt was submitted"),
         Field("position", "integer", "Where on the form the item was"),

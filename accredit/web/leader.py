@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -54,6 +55,11 @@ def home() -> str:
     )  # fmt: skip
 
 
+def _uk_day(moment: datetime) -> str:
+    """The day in the UK, as the page shows it, in ISO form for a spreadsheet."""
+    return moment.astimezone(cohort_queries.UK).date().isoformat()
+
+
 @bp.route("/cohort.csv")
 def cohort_csv() -> Response:
     """The cohort view as a CSV, with the exports' rule against formulas in cells."""
@@ -66,7 +72,7 @@ def cohort_csv() -> Response:
         at = view.latest_at.get(pid)
         cells = [view.cells.get((pid, key)) for key in keys]
         writer.writerow(
-            [neutralise(name), neutralise(team or ""), at.date().isoformat() if at else ""]
+            [neutralise(name), neutralise(team or ""), _uk_day(at) if at else ""]
             + [f"{cell.label} ({cell.items} items)" if cell else "" for cell in cells]
         )
     writer.writerow([])
@@ -80,8 +86,9 @@ def cohort_csv() -> Response:
         writer.writerow([
             neutralise(standing.name), neutralise(standing.team or ""),
             neutralise(standing.assessment), standing.label, standing.attempts,
-            standing.resit_from.date().isoformat() if standing.resit_from else
-            ("no attempts left" if standing.no_attempts_left else ""),
+            _uk_day(standing.resit_from) if standing.resit_from else
+            ("no attempts left" if standing.no_attempts_left else
+             "not in this window" if standing.window_closed else ""),
         ])  # fmt: skip
     response = Response(out.getvalue().encode("utf-8"), mimetype="text/csv")
     code = view.organisation.code if view.organisation else "cohort"

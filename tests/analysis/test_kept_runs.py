@@ -10,7 +10,7 @@ from accredit import worker as tasks
 from accredit.analysis import service as analysis
 from accredit.jobs import service as jobs
 from accredit.models.jobs import Job
-from accredit.models.results import AnalysisRun, AnalysisSignOff
+from accredit.models.results import AnalysisRun, AnalysisSignOff, Result, ResultRevision
 from tests.cohort import KEY, MISKEYED, import_cohort, sit_cohort
 from tests.conftest import Auth
 
@@ -178,3 +178,23 @@ def test_the_cli_keeps_its_run(db, cohort, runner):
     kept = analysis.latest_run(KEY)
     assert kept is not None
     assert kept.attempts == 40
+
+
+def test_an_attempt_stamped_earlier_but_committed_later_makes_a_run_stale(db, cohort, make_user):
+    """A run whose basis time is later than a late-committing attempt's stamp still notices it."""
+    from datetime import timedelta
+
+    from accredit.models.delivery import Attempt
+
+    kept = analysis.keep(KEY, actor=None)
+    db.session.commit()
+    [late] = sit_cohort(make_user, 1, seed=98)
+    attempt = db.session.get(Attempt, late.id)
+    attempt.submitted_at = kept.basis_submitted_at - timedelta(minutes=5)
+    attempt.started_at = attempt.submitted_at - timedelta(minutes=20)
+    for revision in db.session.scalars(
+        select(ResultRevision).join(Result).where(Result.attempt_id == late.id)
+    ):
+        revision.at = attempt.submitted_at  # scored as it was submitted, before the run
+    db.session.commit()
+    assert "attempts to analyse have changed" in analysis.run_stale_because(kept)

@@ -92,3 +92,43 @@ def test_a_summary_of_fewer_than_five_candidates_shows_c(released, db):
     assert summary
     assert {(row["candidates"], row["mean_marks"]) for row in summary} == {("c", "c")}
     assert {row["month"] for row in summary} == {today.strftime("%Y-%m")}
+
+
+def test_research_never_carries_typed_answers_or_a_form_id():
+    from accredit.exports.service import _answer
+
+    assert _answer("single", "b") == "b"
+    assert _answer("multiple", ["a", "c"]) == "a;c"
+    assert _answer("ordering", ["c", "a", "b"]) == "c;a;b"
+    for kind in ("text", "numeric", "written", "anything-new"):
+        assert _answer(kind, "Jane Doe, my manager Bob said") is None
+    from accredit.exports.tables import RESEARCH
+
+    assert "form_id" not in RESEARCH.header, "a form id would join research rows to results"
+
+
+def test_an_amended_result_is_exported_before_its_release(db, tmp_path, make_user, make_org):
+    """A moderator's amendment is a final decision, like a ratification: it is exported."""
+    from accredit.marking import service as marking
+    from accredit.models.results import Result
+    from tests.marking_world import import_written, make_world, script_of
+
+    import_written(tmp_path)
+    world = make_world(make_user, make_org)
+    attempt = world.sit()
+    script_id = script_of(attempt)
+    for round_name in ("first", "second"):
+        marker = db.session.get(User, marking.script(script_id).allocations[round_name].marker_id)
+        marking.mark_script(script_id, marker, {"a": 0, "b": 0, "c": 0})
+        db.session.commit()
+    row = db.session.scalar(db.select(Result).filter_by(attempt_id=attempt.id))
+    marking.moderate(row.id, "amend", reason="Meets criterion a", score=row.raw + 2,
+                     actor=world.lead)  # fmt: skip
+    db.session.commit()
+    assert row.released_at is None
+
+    rows = read(made("results"), "results.csv")
+
+    [exported] = [r for r in rows if r["export_row_id"] == f"R{row.id}.{row.revision}"]
+    assert exported["result_status"] == "ratified"
+    assert exported["amendment_reason"] == "Meets criterion a"

@@ -93,6 +93,8 @@ def test_outcomes_statuses_and_neutralised_text(released):
     amended = [row for row in rows if row["result_status"] == "amended"]
     assert withheld["outcome"] == "withheld"
     assert withheld["result_status"] == "ratified"
+    held_back = ("raw_score", "maximum", "cut", "cut_method", "cut_description")
+    assert [withheld[name] for name in held_back] == [""] * 5, "its scores are held back too"
     assert sorted(int(row["export_row_id"][1:].split(".")[0]) for row in amended) == sorted(
         released.amended
     )
