@@ -146,8 +146,8 @@ def enforce() -> Response | None:  # noqa: RET503 (abort raises)
             abort(403)
         g.token_holder = holder
         return None
-    if "Authorization" in request.headers:
-        abort(401)
+    if bearer_token() is not None:
+        abort(401)  # a token opens the export API only (other schemes, such as a proxy's, pass)
     if access.admits(current_user):
         return None
     if not current_user.is_authenticated:

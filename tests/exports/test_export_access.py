@@ -180,3 +180,10 @@ def test_the_regulator_makes_a_token_that_is_shown_once(app, regulator, db):
     assert token not in again
     assert token[:10] in again
     assert tokens.holder_of(token).id == regulator.id
+
+
+def test_another_authorization_scheme_is_left_to_whatever_sent_it(app, released):
+    """A proxy's Basic credentials in front of the site do not lock every page."""
+    client = app.test_client()
+    response = client.get("/login", headers={"Authorization": "Basic dXNlcjpwYXNz"})
+    assert response.status_code == 200
