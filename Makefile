@@ -45,10 +45,10 @@ run: install
 	@$(FLASK) db upgrade
 	@echo "==> Importing the question banks in question_banks/"
 	@$(FLASK) banks import question_banks
-	@echo "==> Creating the demo accounts"
+	@echo "==> Creating the demo accounts, enrolments and Northhaven's past sittings"
 	@$(FLASK) demo
 	@echo "==> Closing attempts whose time has run out every 30 seconds, in the background"
-	@echo "==> Starting the background worker (rescoring after key decisions)"
+	@echo "==> Starting the background worker (rescoring, item analysis and exports)"
 	@echo "==> Serving on http://127.0.0.1:$(PORT) (Ctrl-C to stop)"
 	@$(FLASK) attempts sweep --every 30 & sweeper=$$!; \
 	$(FLASK) jobs worker --workers 2 & worker=$$!; \
